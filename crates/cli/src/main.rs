@@ -1,13 +1,21 @@
 //! `shandian`: the one binary — daemon, embedded chain, demo and client commands.
+//!
+//! Each subcommand lives in its own module; `main` only parses arguments and dispatches.
 
-use clap::Parser;
+use clap::{Parser, Subcommand};
 
 /// Shandian, a Lightning Network node.
 #[derive(Parser)]
 #[command(version, about)]
-struct Cli {}
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {}
 
 fn main() -> anyhow::Result<()> {
-    let _cli = Cli::parse();
-    Ok(())
+    let cli = Cli::parse();
+    match cli.command {}
 }
