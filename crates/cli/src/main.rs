@@ -2,20 +2,15 @@
 //!
 //! Each subcommand lives in its own module; `main` only parses arguments and dispatches.
 
-use clap::{Parser, Subcommand};
+use clap::Parser;
 
 /// Shandian, a Lightning Network node.
 #[derive(Parser)]
-#[command(version, about)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
+#[command(version, about, arg_required_else_help = true)]
+struct Cli {}
 
-#[derive(Subcommand)]
-enum Command {}
-
-fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
-    match cli.command {}
+fn main() {
+    // Subcommands arrive with the crates that implement them; until then `--help` and
+    // `--version` are all the binary answers.
+    Cli::parse();
 }
