@@ -47,6 +47,12 @@ pub enum DecodeError {
     /// An even message type we do not understand; the peer must be disconnected (BOLT 1).
     #[error("unknown even message type {0}")]
     UnknownEvenMessage(u16),
+    /// A `point` that is not a valid compressed secp256k1 public key.
+    #[error("invalid point")]
+    InvalidPoint,
+    /// A `signature` whose `r` or `s` is not below the curve order.
+    #[error("invalid signature")]
+    InvalidSignature,
     /// A field held a value the spec forbids.
     #[error("invalid {0}")]
     InvalidField(&'static str),
