@@ -1,0 +1,221 @@
+//! What a commitment transaction contains, independent of keys and scripts: the balances, the
+//! HTLCs in flight and the feerate. The update log produces one [`CommitmentSpec`] per
+//! commitment by applying [`Update`]s to the previous one ([`CommitmentSpec::reduce`]).
+//!
+//! A spec is always written from the holder's (our) perspective: `offered` are HTLCs we
+//! offered, `to_holder` is our balance; the counterparty's commitment uses the same
+//! representation and is mirrored only when its transaction is built.
+
+use crate::error::Error;
+use shandian_types::{CltvExpiry, FeeratePerKw, Msat, PaymentHash, PaymentPreimage};
+use std::collections::BTreeMap;
+
+/// The size of a BOLT 4 onion routing packet carried by `update_add_htlc`.
+pub const ONION_PACKET_LEN: usize = 1366;
+
+/// An HTLC as both commitments carry it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Htlc {
+    /// The offerer's `id`, unique per direction.
+    pub id: u64,
+    /// `amount_msat`.
+    pub amount: Msat,
+    /// `payment_hash`.
+    pub payment_hash: PaymentHash,
+    /// `cltv_expiry`.
+    pub cltv_expiry: CltvExpiry,
+    /// The 1366-byte onion, kept so the HTLC can be retransmitted after a reconnection.
+    pub onion: Vec<u8>,
+}
+
+/// One change to the channel state, as proposed by one side with an update message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Update {
+    /// `update_add_htlc`.
+    Add(Htlc),
+    /// `update_fulfill_htlc`: removes an HTLC the other side offered, paying it to the proposer.
+    Fulfill {
+        /// The other side's HTLC id.
+        id: u64,
+        /// The preimage.
+        preimage: PaymentPreimage,
+    },
+    /// `update_fail_htlc`: removes an HTLC the other side offered, returning it.
+    Fail {
+        /// The other side's HTLC id.
+        id: u64,
+        /// The encrypted failure onion.
+        reason: Vec<u8>,
+    },
+    /// `update_fail_malformed_htlc`.
+    FailMalformed {
+        /// The other side's HTLC id.
+        id: u64,
+        /// SHA-256 of the onion that could not be parsed.
+        sha256_of_onion: [u8; 32],
+        /// A BOLT 4 failure code with the BADONION bit set.
+        failure_code: u16,
+    },
+    /// `update_fee`, only from the funder.
+    Fee(FeeratePerKw),
+}
+
+impl Update {
+    /// The HTLC id a removal refers to.
+    pub fn removed_id(&self) -> Option<u64> {
+        match self {
+            Update::Fulfill { id, .. }
+            | Update::Fail { id, .. }
+            | Update::FailMalformed { id, .. } => Some(*id),
+            Update::Add(_) | Update::Fee(_) => None,
+        }
+    }
+}
+
+/// The contents of one commitment, from the holder's perspective.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommitmentSpec {
+    /// HTLCs the holder offered, by id.
+    pub offered: BTreeMap<u64, Htlc>,
+    /// HTLCs the counterparty offered, by id.
+    pub received: BTreeMap<u64, Htlc>,
+    /// The holder's balance before fees.
+    pub to_holder: Msat,
+    /// The counterparty's balance before fees.
+    pub to_counterparty: Msat,
+    /// The commitment's feerate.
+    pub feerate: FeeratePerKw,
+}
+
+impl CommitmentSpec {
+    /// The initial spec of a channel.
+    pub fn new(to_holder: Msat, to_counterparty: Msat, feerate: FeeratePerKw) -> CommitmentSpec {
+        CommitmentSpec {
+            offered: BTreeMap::new(),
+            received: BTreeMap::new(),
+            to_holder,
+            to_counterparty,
+            feerate,
+        }
+    }
+
+    /// Sum of both balances and every HTLC: the channel capacity, invariant across updates.
+    pub fn total(&self) -> Option<Msat> {
+        let mut htlcs = self.offered.values().chain(self.received.values());
+        htlcs.try_fold(self.to_holder.checked_add(self.to_counterparty)?, |sum, h| {
+            sum.checked_add(h.amount)
+        })
+    }
+
+    /// Sum of the HTLCs the holder offered.
+    pub fn offered_total(&self) -> Msat {
+        Msat(self.offered.values().fold(0u64, |s, h| s.saturating_add(h.amount.0)))
+    }
+
+    /// Sum of the HTLCs the counterparty offered.
+    pub fn received_total(&self) -> Msat {
+        Msat(self.received.values().fold(0u64, |s, h| s.saturating_add(h.amount.0)))
+    }
+
+    /// Applies the holder's and the counterparty's changes, in the canonical order: additions,
+    /// then removals, then the feerate. Both sides apply the same changes to the same spec and
+    /// so agree on the result.
+    pub fn reduce(
+        &self,
+        holder: &[Update],
+        counterparty: &[Update],
+    ) -> Result<CommitmentSpec, Error> {
+        let mut spec = self.clone();
+        for update in holder {
+            if let Update::Add(htlc) = update {
+                spec.to_holder =
+                    spec.to_holder.checked_sub(htlc.amount).ok_or(Error::InsufficientBalance)?;
+                spec.offered.insert(htlc.id, htlc.clone());
+            }
+        }
+        for update in counterparty {
+            if let Update::Add(htlc) = update {
+                spec.to_counterparty = spec
+                    .to_counterparty
+                    .checked_sub(htlc.amount)
+                    .ok_or(Error::InsufficientBalance)?;
+                spec.received.insert(htlc.id, htlc.clone());
+            }
+        }
+        for update in holder {
+            spec.apply_removal(update, true)?;
+        }
+        for update in counterparty {
+            spec.apply_removal(update, false)?;
+        }
+        let mut fees = holder.iter().chain(counterparty).filter_map(|u| match u {
+            Update::Fee(rate) => Some(*rate),
+            _ => None,
+        });
+        if let Some(rate) = fees.next_back() {
+            spec.feerate = rate;
+        }
+        Ok(spec)
+    }
+
+    /// A removal by the holder settles an HTLC the counterparty offered, and vice versa.
+    fn apply_removal(&mut self, update: &Update, by_holder: bool) -> Result<(), Error> {
+        let Some(id) = update.removed_id() else {
+            return Ok(());
+        };
+        let fulfilled = matches!(update, Update::Fulfill { .. });
+        let htlcs = if by_holder { &mut self.received } else { &mut self.offered };
+        let htlc = htlcs.remove(&id).ok_or(Error::UnknownHtlcId(id))?;
+        // Fulfilled HTLCs go to the remover; failed ones return to the offerer.
+        let to_holder = by_holder == fulfilled;
+        let balance = if to_holder { &mut self.to_holder } else { &mut self.to_counterparty };
+        *balance = balance.checked_add(htlc.amount).ok_or(Error::InsufficientBalance)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn htlc(id: u64, amount: u64) -> Htlc {
+        Htlc {
+            id,
+            amount: Msat(amount),
+            payment_hash: PaymentPreimage([id as u8; 32]).hash(),
+            cltv_expiry: CltvExpiry(500),
+            onion: vec![0; ONION_PACKET_LEN],
+        }
+    }
+
+    #[test]
+    fn reduce_moves_money_and_keeps_capacity() {
+        let base = CommitmentSpec::new(Msat(10_000), Msat(5_000), FeeratePerKw(253));
+        let spec =
+            base.reduce(&[Update::Add(htlc(0, 1_000))], &[Update::Add(htlc(0, 2_000))]).unwrap();
+        assert_eq!((spec.to_holder, spec.to_counterparty), (Msat(9_000), Msat(3_000)));
+        assert_eq!(spec.total(), Some(Msat(15_000)));
+        let preimage = PaymentPreimage([0; 32]);
+        let settled = spec
+            .reduce(
+                &[Update::Fulfill { id: 0, preimage }],
+                &[Update::Fail { id: 0, reason: vec![] }, Update::Fee(FeeratePerKw(300))],
+            )
+            .unwrap();
+        // We fulfilled their 2000 (to us); they failed our 1000 (back to us).
+        assert_eq!((settled.to_holder, settled.to_counterparty), (Msat(12_000), Msat(3_000)));
+        assert_eq!(settled.feerate, FeeratePerKw(300));
+        assert_eq!(settled.total(), Some(Msat(15_000)));
+    }
+
+    #[test]
+    fn reduce_rejects_unknown_ids_and_overdrafts() {
+        let base = CommitmentSpec::new(Msat(1_000), Msat(0), FeeratePerKw(253));
+        assert_eq!(
+            base.reduce(&[Update::Add(htlc(0, 1_001))], &[]),
+            Err(Error::InsufficientBalance)
+        );
+        let fail = Update::Fail { id: 7, reason: vec![] };
+        assert_eq!(base.reduce(&[fail], &[]), Err(Error::UnknownHtlcId(7)));
+    }
+}
