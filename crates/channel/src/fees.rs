@@ -114,8 +114,8 @@ pub fn figures(
     let sides = [(spec.offered.values(), holder_owned), (spec.received.values(), !holder_owned)];
     for (htlcs, offered_by_owner) in sides {
         for htlc in htlcs {
-            if model.is_trimmed(htlc.amount, offered_by_owner, dust_limit, feerate) {
-                dust = Msat(dust.0.saturating_add(htlc.amount.0));
+            if model.is_trimmed(htlc.amount_msat, offered_by_owner, dust_limit, feerate) {
+                dust = Msat(dust.0.saturating_add(htlc.amount_msat.0));
             } else {
                 untrimmed += 1;
             }

@@ -122,8 +122,8 @@ impl ChannelLimits {
             Side::Counterparty => &self.holder,
         };
         // BOLT 2: MUST offer amount_msat greater than 0 and not below htlc_minimum_msat.
-        if htlc.amount == Msat::ZERO || htlc.amount < receiver.htlc_minimum {
-            return Err(Error::HtlcBelowMinimum(htlc.amount));
+        if htlc.amount_msat == Msat::ZERO || htlc.amount_msat < receiver.htlc_minimum {
+            return Err(Error::HtlcBelowMinimum(htlc.amount_msat));
         }
         // BOLT 2: MUST set cltv_expiry less than 500000000.
         if htlc.cltv_expiry.0 >= CLTV_EXPIRY_LIMIT {

@@ -7,67 +7,51 @@
 //! representation and is mirrored only when its transaction is built.
 
 use crate::error::Error;
-use shandian_types::{CltvExpiry, FeeratePerKw, Msat, PaymentHash, PaymentPreimage};
+use shandian_types::{FeeratePerKw, Msat};
+use shandian_wire::{
+    Message, UpdateAddHtlc, UpdateFailHtlc, UpdateFailMalformedHtlc, UpdateFee, UpdateFulfillHtlc,
+};
 use std::collections::BTreeMap;
 
-/// The size of a BOLT 4 onion routing packet carried by `update_add_htlc`.
-pub const ONION_PACKET_LEN: usize = 1366;
+/// An HTLC as both commitments carry it: the `update_add_htlc` that offered it, kept whole so
+/// it can be retransmitted byte for byte after a reconnection.
+pub type Htlc = UpdateAddHtlc;
 
-/// An HTLC as both commitments carry it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Htlc {
-    /// The offerer's `id`, unique per direction.
-    pub id: u64,
-    /// `amount_msat`.
-    pub amount: Msat,
-    /// `payment_hash`.
-    pub payment_hash: PaymentHash,
-    /// `cltv_expiry`.
-    pub cltv_expiry: CltvExpiry,
-    /// The 1366-byte onion, kept so the HTLC can be retransmitted after a reconnection.
-    pub onion: Vec<u8>,
-}
-
-/// One change to the channel state, as proposed by one side with an update message.
+/// One change to the channel state, as proposed by one side with an update message. The
+/// message is kept as received or sent, for exact retransmission.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Update {
     /// `update_add_htlc`.
-    Add(Htlc),
+    Add(UpdateAddHtlc),
     /// `update_fulfill_htlc`: removes an HTLC the other side offered, paying it to the proposer.
-    Fulfill {
-        /// The other side's HTLC id.
-        id: u64,
-        /// The preimage.
-        preimage: PaymentPreimage,
-    },
+    Fulfill(UpdateFulfillHtlc),
     /// `update_fail_htlc`: removes an HTLC the other side offered, returning it.
-    Fail {
-        /// The other side's HTLC id.
-        id: u64,
-        /// The encrypted failure onion.
-        reason: Vec<u8>,
-    },
-    /// `update_fail_malformed_htlc`.
-    FailMalformed {
-        /// The other side's HTLC id.
-        id: u64,
-        /// SHA-256 of the onion that could not be parsed.
-        sha256_of_onion: [u8; 32],
-        /// A BOLT 4 failure code with the BADONION bit set.
-        failure_code: u16,
-    },
+    Fail(UpdateFailHtlc),
+    /// `update_fail_malformed_htlc`: likewise, for an onion the proposer could not parse.
+    FailMalformed(UpdateFailMalformedHtlc),
     /// `update_fee`, only from the funder.
-    Fee(FeeratePerKw),
+    Fee(UpdateFee),
 }
 
 impl Update {
     /// The HTLC id a removal refers to.
     pub fn removed_id(&self) -> Option<u64> {
         match self {
-            Update::Fulfill { id, .. }
-            | Update::Fail { id, .. }
-            | Update::FailMalformed { id, .. } => Some(*id),
+            Update::Fulfill(m) => Some(m.id),
+            Update::Fail(m) => Some(m.id),
+            Update::FailMalformed(m) => Some(m.id),
             Update::Add(_) | Update::Fee(_) => None,
+        }
+    }
+
+    /// The message to (re)transmit for this update.
+    pub fn to_message(&self) -> Message {
+        match self {
+            Update::Add(m) => Message::from(m.clone()),
+            Update::Fulfill(m) => Message::from(m.clone()),
+            Update::Fail(m) => Message::from(m.clone()),
+            Update::FailMalformed(m) => Message::from(m.clone()),
+            Update::Fee(m) => Message::from(m.clone()),
         }
     }
 }
@@ -103,18 +87,18 @@ impl CommitmentSpec {
     pub fn total(&self) -> Option<Msat> {
         let mut htlcs = self.offered.values().chain(self.received.values());
         htlcs.try_fold(self.to_holder.checked_add(self.to_counterparty)?, |sum, h| {
-            sum.checked_add(h.amount)
+            sum.checked_add(h.amount_msat)
         })
     }
 
     /// Sum of the HTLCs the holder offered.
     pub fn offered_total(&self) -> Msat {
-        Msat(self.offered.values().fold(0u64, |s, h| s.saturating_add(h.amount.0)))
+        Msat(self.offered.values().fold(0u64, |s, h| s.saturating_add(h.amount_msat.0)))
     }
 
     /// Sum of the HTLCs the counterparty offered.
     pub fn received_total(&self) -> Msat {
-        Msat(self.received.values().fold(0u64, |s, h| s.saturating_add(h.amount.0)))
+        Msat(self.received.values().fold(0u64, |s, h| s.saturating_add(h.amount_msat.0)))
     }
 
     /// Applies the holder's and the counterparty's changes, in the canonical order: additions,
@@ -128,8 +112,10 @@ impl CommitmentSpec {
         let mut spec = self.clone();
         for update in holder {
             if let Update::Add(htlc) = update {
-                spec.to_holder =
-                    spec.to_holder.checked_sub(htlc.amount).ok_or(Error::InsufficientBalance)?;
+                spec.to_holder = spec
+                    .to_holder
+                    .checked_sub(htlc.amount_msat)
+                    .ok_or(Error::InsufficientBalance)?;
                 spec.offered.insert(htlc.id, htlc.clone());
             }
         }
@@ -137,7 +123,7 @@ impl CommitmentSpec {
             if let Update::Add(htlc) = update {
                 spec.to_counterparty = spec
                     .to_counterparty
-                    .checked_sub(htlc.amount)
+                    .checked_sub(htlc.amount_msat)
                     .ok_or(Error::InsufficientBalance)?;
                 spec.received.insert(htlc.id, htlc.clone());
             }
@@ -149,7 +135,7 @@ impl CommitmentSpec {
             spec.apply_removal(update, false)?;
         }
         let mut fees = holder.iter().chain(counterparty).filter_map(|u| match u {
-            Update::Fee(rate) => Some(*rate),
+            Update::Fee(m) => Some(m.feerate_per_kw),
             _ => None,
         });
         if let Some(rate) = fees.next_back() {
@@ -169,7 +155,7 @@ impl CommitmentSpec {
         // Fulfilled HTLCs go to the remover; failed ones return to the offerer.
         let to_holder = by_holder == fulfilled;
         let balance = if to_holder { &mut self.to_holder } else { &mut self.to_counterparty };
-        *balance = balance.checked_add(htlc.amount).ok_or(Error::InsufficientBalance)?;
+        *balance = balance.checked_add(htlc.amount_msat).ok_or(Error::InsufficientBalance)?;
         Ok(())
     }
 }
@@ -177,15 +163,30 @@ impl CommitmentSpec {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use shandian_types::{ChannelId, CltvExpiry, PaymentPreimage};
+    use shandian_wire::{OnionPacket, ONION_PACKET_LEN};
+
+    const CHANNEL: ChannelId = ChannelId([0; 32]);
 
     fn htlc(id: u64, amount: u64) -> Htlc {
-        Htlc {
+        UpdateAddHtlc {
+            channel_id: CHANNEL,
             id,
-            amount: Msat(amount),
+            amount_msat: Msat(amount),
             payment_hash: PaymentPreimage([id as u8; 32]).hash(),
             cltv_expiry: CltvExpiry(500),
-            onion: vec![0; ONION_PACKET_LEN],
+            onion_routing_packet: OnionPacket::new([0; ONION_PACKET_LEN]),
+            blinding_point: None,
         }
+    }
+
+    fn fail(id: u64) -> Update {
+        Update::Fail(UpdateFailHtlc {
+            channel_id: CHANNEL,
+            id,
+            reason: vec![],
+            attribution_data: None,
+        })
     }
 
     #[test]
@@ -195,13 +196,14 @@ mod tests {
             base.reduce(&[Update::Add(htlc(0, 1_000))], &[Update::Add(htlc(0, 2_000))]).unwrap();
         assert_eq!((spec.to_holder, spec.to_counterparty), (Msat(9_000), Msat(3_000)));
         assert_eq!(spec.total(), Some(Msat(15_000)));
-        let preimage = PaymentPreimage([0; 32]);
-        let settled = spec
-            .reduce(
-                &[Update::Fulfill { id: 0, preimage }],
-                &[Update::Fail { id: 0, reason: vec![] }, Update::Fee(FeeratePerKw(300))],
-            )
-            .unwrap();
+        let fulfill = Update::Fulfill(UpdateFulfillHtlc {
+            channel_id: CHANNEL,
+            id: 0,
+            payment_preimage: PaymentPreimage([0; 32]),
+            attribution_data: None,
+        });
+        let fee = Update::Fee(UpdateFee { channel_id: CHANNEL, feerate_per_kw: FeeratePerKw(300) });
+        let settled = spec.reduce(&[fulfill], &[fail(0), fee]).unwrap();
         // We fulfilled their 2000 (to us); they failed our 1000 (back to us).
         assert_eq!((settled.to_holder, settled.to_counterparty), (Msat(12_000), Msat(3_000)));
         assert_eq!(settled.feerate, FeeratePerKw(300));
@@ -215,7 +217,6 @@ mod tests {
             base.reduce(&[Update::Add(htlc(0, 1_001))], &[]),
             Err(Error::InsufficientBalance)
         );
-        let fail = Update::Fail { id: 7, reason: vec![] };
-        assert_eq!(base.reduce(&[fail], &[]), Err(Error::UnknownHtlcId(7)));
+        assert_eq!(base.reduce(&[fail(7)], &[]), Err(Error::UnknownHtlcId(7)));
     }
 }

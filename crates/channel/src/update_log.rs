@@ -209,12 +209,12 @@ impl UpdateLog {
         }
         match update {
             // BOLT 2: the preimage must hash to the HTLC's payment_hash.
-            Update::Fulfill { preimage, .. } if preimage.hash() != htlc.payment_hash => {
+            Update::Fulfill(m) if m.payment_preimage.hash() != htlc.payment_hash => {
                 Err(Error::WrongPreimage(id))
             }
             // BOLT 2: MUST fail the channel if the BADONION bit is not set.
-            Update::FailMalformed { failure_code, .. } if failure_code & BADONION == 0 => {
-                Err(Error::MalformedWithoutBadOnion(*failure_code))
+            Update::FailMalformed(m) if m.failure_code & BADONION == 0 => {
+                Err(Error::MalformedWithoutBadOnion(m.failure_code))
             }
             _ => Ok(()),
         }

@@ -8,7 +8,13 @@ use shandian_channel::fees::FeeModel;
 use shandian_channel::{
     ChannelLimits, CommitmentSpec, Constraints, Error, Htlc, Update, UpdateLog,
 };
-use shandian_types::{CltvExpiry, FeeratePerKw, Msat, PaymentPreimage};
+use shandian_types::{ChannelId, CltvExpiry, FeeratePerKw, Msat, PaymentPreimage};
+use shandian_wire::{
+    OnionPacket, UpdateFailHtlc, UpdateFailMalformedHtlc, UpdateFee, UpdateFulfillHtlc,
+    ONION_PACKET_LEN,
+};
+
+const CHANNEL: ChannelId = ChannelId([7; 32]);
 use std::collections::VecDeque;
 
 const CAPACITY: u64 = 10_000_000_000; // 0.1 BTC in msat.
@@ -85,11 +91,13 @@ fn pair(anchors: bool) -> (Node, Node) {
 
 fn htlc(amount: u64, preimage: PaymentPreimage) -> Htlc {
     Htlc {
+        channel_id: CHANNEL,
         id: 0,
-        amount: Msat(amount),
+        amount_msat: Msat(amount),
         payment_hash: preimage.hash(),
         cltv_expiry: CltvExpiry(1000),
-        onion: vec![0; 1366],
+        onion_routing_packet: OnionPacket::new([0; ONION_PACKET_LEN]),
+        blinding_point: None,
     }
 }
 
@@ -141,17 +149,28 @@ fn random_action(rng: &mut StdRng, me: &mut Node, peer_inbox: &mut VecDeque<Msg>
         2 if !me.settleable.is_empty() => {
             let id = me.settleable.remove(rng.gen_range(0..me.settleable.len()));
             let update = if rng.gen_bool(0.5) {
-                Update::Fail { id, reason: vec![1, 2, 3] }
+                Update::Fail(UpdateFailHtlc {
+                    channel_id: CHANNEL,
+                    id,
+                    reason: vec![1, 2, 3],
+                    attribution_data: None,
+                })
             } else {
                 // The preimage is derived from the HTLC's hash owner; look it up on the peer side
                 // is impossible here, so fail malformed instead of fulfilling unknown preimages.
-                Update::FailMalformed { id, sha256_of_onion: [0; 32], failure_code: 0x8000 | 5 }
+                Update::FailMalformed(UpdateFailMalformedHtlc {
+                    channel_id: CHANNEL,
+                    id,
+                    sha256_of_onion: [0; 32],
+                    failure_code: 0x8000 | 5,
+                })
             };
             me.log.remove_counterparty_htlc(update.clone()).unwrap();
             peer_inbox.push_back(Msg::Update(update));
         }
         3 => {
-            let fee = Update::Fee(FeeratePerKw(rng.gen_range(253..5000)));
+            let feerate_per_kw = FeeratePerKw(rng.gen_range(253..5000));
+            let fee = Update::Fee(UpdateFee { channel_id: CHANNEL, feerate_per_kw });
             if me.log.propose_fee(fee.clone()).is_ok() {
                 peer_inbox.push_back(Msg::Update(fee));
             }
@@ -216,8 +235,15 @@ fn fulfill_pays_the_remover_and_checks_the_preimage() {
     let h = a.log.add_holder_htlc(htlc(50_000_000, preimage)).unwrap();
     b.log.receive_add(h).unwrap();
     // Not yet committed: removal refused as unknown.
-    let fulfill = Update::Fulfill { id: 0, preimage };
-    assert_eq!(b.log.remove_counterparty_htlc(fulfill.clone()), Err(Error::UnknownHtlcId(0)));
+    let fulfill = |preimage| {
+        Update::Fulfill(UpdateFulfillHtlc {
+            channel_id: CHANNEL,
+            id: 0,
+            payment_preimage: preimage,
+            attribution_data: None,
+        })
+    };
+    assert_eq!(b.log.remove_counterparty_htlc(fulfill(preimage)), Err(Error::UnknownHtlcId(0)));
     sign(&mut a, &mut b.inbox);
     let m = b.inbox.pop_front().unwrap();
     deliver(m, &mut b, &mut a.inbox).unwrap();
@@ -229,9 +255,9 @@ fn fulfill_pays_the_remover_and_checks_the_preimage() {
     let m = b.inbox.pop_front().unwrap();
     deliver(m, &mut b, &mut a.inbox).unwrap();
     assert_eq!(b.settleable, vec![0]);
-    let wrong = Update::Fulfill { id: 0, preimage: PaymentPreimage([8; 32]) };
+    let wrong = fulfill(PaymentPreimage([8; 32]));
     assert_eq!(a.log.receive_removal(wrong), Err(Error::WrongPreimage(0)));
-    b.log.remove_counterparty_htlc(fulfill.clone()).unwrap();
-    a.log.receive_removal(fulfill.clone()).unwrap();
-    assert_eq!(a.log.receive_removal(fulfill), Err(Error::HtlcAlreadyRemoved(0)));
+    b.log.remove_counterparty_htlc(fulfill(preimage)).unwrap();
+    a.log.receive_removal(fulfill(preimage)).unwrap();
+    assert_eq!(a.log.receive_removal(fulfill(preimage)), Err(Error::HtlcAlreadyRemoved(0)));
 }
