@@ -11,12 +11,14 @@ use bitcoin::constants::ChainHash;
 use bitcoin::hashes::Hash;
 use bitcoin::secp256k1::{ecdsa::Signature, PublicKey};
 use bitcoin::{Amount, ScriptBuf, Txid};
-use shandian_types::{ChannelId, Msat, PaymentHash, ShortChannelId};
+use shandian_types::{ChannelId, Msat, NodeId, PaymentHash, ShortChannelId};
 
 /// Typed field reads on top of [`Reader`].
 pub(crate) trait ReadFields<'a> {
     /// A 33-byte compressed point (BOLT 1 `point`), validated on the curve.
     fn read_point(&mut self) -> Result<PublicKey, DecodeError>;
+    /// A node id: a validated `point`.
+    fn read_node_id(&mut self) -> Result<NodeId, DecodeError>;
     /// A 64-byte compact ECDSA signature (BOLT 1 `signature`); `r` and `s` must be below the
     /// curve order.
     fn read_signature(&mut self) -> Result<Signature, DecodeError>;
@@ -42,6 +44,11 @@ impl<'a> ReadFields<'a> for Reader<'a> {
     fn read_point(&mut self) -> Result<PublicKey, DecodeError> {
         let bytes = self.read_bytes(33)?;
         PublicKey::from_slice(bytes).map_err(|_| DecodeError::InvalidPoint)
+    }
+
+    fn read_node_id(&mut self) -> Result<NodeId, DecodeError> {
+        let bytes = self.read_bytes(33)?;
+        NodeId::from_slice(bytes).map_err(|_| DecodeError::InvalidPoint)
     }
 
     fn read_signature(&mut self) -> Result<Signature, DecodeError> {

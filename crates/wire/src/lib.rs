@@ -18,6 +18,8 @@ pub mod commitment;
 mod error;
 mod extension;
 mod fields;
+pub mod gossip_announce;
+pub mod gossip_query;
 pub mod htlc;
 mod message;
 mod reader;
@@ -34,6 +36,15 @@ pub use channel_open::{
 pub use closing::{ClosingSigned, FeeRange, Shutdown};
 pub use commitment::{CommitmentSigned, RevokeAndAck, UpdateFee};
 pub use error::DecodeError;
+pub use gossip_announce::{
+    signature_hash, signed_part, AnnouncementSignatures, ChannelAnnouncement, ChannelUpdate,
+    NodeAnnouncement,
+};
+pub use gossip_query::{
+    ChannelUpdateChecksums, ChannelUpdateTimestamps, EncodedElement, EncodedList,
+    GossipTimestampFilter, QueryChannelRange, QueryFlags, QueryShortChannelIds, ReplyChannelRange,
+    ReplyShortChannelIdsEnd,
+};
 pub use htlc::{
     AttributionData, OnionPacket, UpdateAddHtlc, UpdateFailHtlc, UpdateFailMalformedHtlc,
     UpdateFulfillHtlc, ONION_PACKET_LEN,

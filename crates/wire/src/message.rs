@@ -4,7 +4,9 @@
 use crate::error::DecodeError;
 use crate::reader::Reader;
 use crate::writer::WriteExt;
-use crate::{bolt1, channel_open, closing, commitment, htlc, reestablish};
+use crate::{
+    bolt1, channel_open, closing, commitment, gossip_announce, gossip_query, htlc, reestablish,
+};
 
 /// A message with a fixed BOLT type number whose payload this crate can decode and encode.
 pub trait WireMessage: Sized {
@@ -125,6 +127,24 @@ messages! {
     UpdateFee(commitment::UpdateFee),
     /// BOLT 2 `channel_reestablish` (136).
     ChannelReestablish(reestablish::ChannelReestablish),
+    /// BOLT 7 `channel_announcement` (256).
+    ChannelAnnouncement(gossip_announce::ChannelAnnouncement),
+    /// BOLT 7 `node_announcement` (257).
+    NodeAnnouncement(gossip_announce::NodeAnnouncement),
+    /// BOLT 7 `channel_update` (258).
+    ChannelUpdate(gossip_announce::ChannelUpdate),
+    /// BOLT 7 `announcement_signatures` (259).
+    AnnouncementSignatures(gossip_announce::AnnouncementSignatures),
+    /// BOLT 7 `query_short_channel_ids` (261).
+    QueryShortChannelIds(gossip_query::QueryShortChannelIds),
+    /// BOLT 7 `reply_short_channel_ids_end` (262).
+    ReplyShortChannelIdsEnd(gossip_query::ReplyShortChannelIdsEnd),
+    /// BOLT 7 `query_channel_range` (263).
+    QueryChannelRange(gossip_query::QueryChannelRange),
+    /// BOLT 7 `reply_channel_range` (264).
+    ReplyChannelRange(gossip_query::ReplyChannelRange),
+    /// BOLT 7 `gossip_timestamp_filter` (265).
+    GossipTimestampFilter(gossip_query::GossipTimestampFilter),
 }
 
 impl Message {
