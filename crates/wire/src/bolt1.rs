@@ -34,6 +34,12 @@ impl Init {
     pub fn combined_features(&self) -> Features {
         self.features.union(&self.global_features)
     }
+
+    /// The features this (local) `init` and the `remote` one agree on; see
+    /// [`crate::features::negotiate`].
+    pub fn negotiate(&self, remote: &Init) -> Result<Features, crate::features::FeatureError> {
+        crate::features::negotiate(&self.combined_features(), &remote.combined_features())
+    }
 }
 
 const NETWORKS: u64 = 1;

@@ -17,6 +17,7 @@ pub mod closing;
 pub mod commitment;
 mod error;
 mod extension;
+pub mod features;
 mod fields;
 pub mod gossip_announce;
 pub mod gossip_query;
@@ -36,6 +37,10 @@ pub use channel_open::{
 pub use closing::{ClosingSigned, FeeRange, Shutdown};
 pub use commitment::{CommitmentSigned, RevokeAndAck, UpdateFee};
 pub use error::DecodeError;
+pub use features::{
+    feature_info, feature_name, negotiate, Contexts, FeatureError, FeatureInfo, FeaturesExt,
+    KNOWN_FEATURES,
+};
 pub use gossip_announce::{
     signature_hash, signed_part, AnnouncementSignatures, ChannelAnnouncement, ChannelUpdate,
     NodeAnnouncement,
