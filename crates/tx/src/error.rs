@@ -88,6 +88,9 @@ pub enum Error {
     /// The node seed cannot produce BIP 32 keys (invalid master key).
     #[error("BIP 32 derivation failed")]
     Bip32,
+    /// A transaction names keys that are not this signer's.
+    #[error("the transaction's keys do not belong to this signer")]
+    KeyMismatch,
     /// A preimage is required for this spend but was not provided.
     #[error("missing payment preimage")]
     MissingPreimage,

@@ -59,6 +59,8 @@ pub fn seckey(s: &str) -> SecretKey {
     SecretKey::from_slice(&h32(s)).expect("secret key")
 }
 
+pub mod channel;
+
 pub fn pubkey(s: &str) -> PublicKey {
     PublicKey::from_slice(&unhex(s)).expect("public key")
 }
