@@ -121,7 +121,7 @@ pub enum EncodedList<T> {
     },
 }
 
-impl<T: EncodedElement> EncodedList<T> {
+impl<T> EncodedList<T> {
     /// The elements, if the encoding is the supported one.
     pub fn uncompressed(&self) -> Option<&[T]> {
         match self {
@@ -129,6 +129,9 @@ impl<T: EncodedElement> EncodedList<T> {
             EncodedList::Unsupported { .. } => None,
         }
     }
+}
+
+impl<T: EncodedElement> EncodedList<T> {
 
     /// Decodes an array. An empty input (no encoding byte) is read as an empty array.
     pub fn decode(bytes: &[u8]) -> Result<EncodedList<T>, DecodeError> {
