@@ -60,6 +60,7 @@ pub fn seckey(s: &str) -> SecretKey {
 }
 
 pub mod channel;
+pub mod kernel;
 
 pub fn pubkey(s: &str) -> PublicKey {
     PublicKey::from_slice(&unhex(s)).expect("public key")
