@@ -49,6 +49,17 @@ impl Pair {
         htlcs_from_a: &[Htlc],
         feerate: u32,
     ) -> CommitmentTx {
+        self.try_commitment(owner_is_a, n, a_balance, htlcs_from_a, feerate).unwrap()
+    }
+
+    pub fn try_commitment(
+        &self,
+        owner_is_a: bool,
+        n: u64,
+        a_balance: Msat,
+        htlcs_from_a: &[Htlc],
+        feerate: u32,
+    ) -> Result<CommitmentTx, Error> {
         let (owner, other) = if owner_is_a { (&self.a, &self.b) } else { (&self.b, &self.a) };
         let point = owner.per_commitment_point(n).unwrap();
         let keys =
@@ -90,7 +101,6 @@ impl Pair {
             keys,
         }
         .build()
-        .unwrap()
     }
 }
 
