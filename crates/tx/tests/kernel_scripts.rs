@@ -368,3 +368,35 @@ fn closing_transaction_spends_funding() {
         assert!(signed.output.iter().any(|o| o.value == Amount::from_sat(6_000_000 - 700)));
     }
 }
+
+#[test]
+fn justice_after_second_stage_takes_the_rest_and_the_htlc_tx_output() {
+    use shandian_tx::weights::{ACCEPTED_HTLC_PENALTY_WITNESS, OFFERED_HTLC_PENALTY_WITNESS};
+    for t in TYPES {
+        let (mut pair, c, signed, sigs) = setup(t);
+        // B broadcast its revoked commitment and an HTLC-timeout transaction from it.
+        let j = index_of(&c, HtlcDirection::Offered);
+        let timeout = second_stage(&pair, &c, &sigs, j, None);
+        let secret = pair.b.release_per_commitment_secret(0).unwrap();
+        let spent_htlc = timeout.input[0].previous_output;
+        let mut inputs: Vec<SweepInput> = c
+            .justice_inputs(secret)
+            .unwrap()
+            .into_iter()
+            .filter(|i| i.outpoint != spent_htlc)
+            .collect();
+        if !t.has_anchors() {
+            // BOLT 5 Appendix A: the expected penalty witnesses are upper bounds.
+            for i in &inputs {
+                if let SpendPath::RevokedHtlc { .. } = i.path {
+                    assert!(i.expected_witness_size() <= ACCEPTED_HTLC_PENALTY_WITNESS);
+                    assert!(i.expected_witness_size() >= OFFERED_HTLC_PENALTY_WITNESS);
+                }
+            }
+        }
+        inputs.push(c.justice_second_stage_input(&timeout, secret).unwrap());
+        let tx = sweep(&pair.a, inputs, |_| {});
+        assert_eq!(tx.input.len(), 6);
+        verify_tx(&tx, &spent_by(&tx, &[&signed, &timeout])).unwrap();
+    }
+}
