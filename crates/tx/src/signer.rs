@@ -6,8 +6,8 @@ use crate::commitment::CommitmentTx;
 use crate::error::Error;
 use crate::htlc_tx::counterparty_htlc_sighash;
 use crate::keys::{
-    derive_privkey, derive_revocation_privkey, per_commitment_point, ChannelPublicKeys,
-    PerCommitmentSecret,
+    derive_privkey, derive_pubkey, derive_revocation_privkey, derive_revocation_pubkey,
+    per_commitment_point, ChannelPublicKeys, PerCommitmentSecret,
 };
 use crate::onchain::{SpendPath, SweepInput};
 use crate::shachain::{generate_from_seed, index_for_commitment};
@@ -258,7 +258,17 @@ impl Signer for InMemorySigner {
         commitment: &CommitmentTx,
     ) -> Result<CommitmentSignatures, Error> {
         let spec = &commitment.spec;
-        if spec.remote_funding_pubkey != self.pubkeys.funding_pubkey {
+        // Never sign away our balance or our ability to punish: the commitment must pay
+        // our `to_remote` to our payment basepoint and be revocable with our basepoint.
+        let revocation = derive_revocation_pubkey(
+            &self.secp,
+            &self.pubkeys.revocation_basepoint,
+            &spec.keys.per_commitment_point,
+        )?;
+        if spec.remote_funding_pubkey != self.pubkeys.funding_pubkey
+            || spec.keys.remote_payment_pubkey != self.pubkeys.payment_basepoint
+            || spec.keys.revocation_pubkey != revocation
+        {
             return Err(Error::KeyMismatch);
         }
         let sig = sign_p2wsh(
@@ -299,7 +309,13 @@ impl Signer for InMemorySigner {
         if spec.commitment_number < self.revoked {
             return Err(Error::CommitmentRevoked(spec.commitment_number));
         }
-        if spec.local_funding_pubkey != self.pubkeys.funding_pubkey {
+        // Our own outputs must be ours: the delayed key of our point for this number.
+        let point = self.per_commitment_point(spec.commitment_number)?;
+        let delayed = derive_pubkey(&self.secp, &self.pubkeys.delayed_payment_basepoint, &point)?;
+        if spec.local_funding_pubkey != self.pubkeys.funding_pubkey
+            || spec.keys.per_commitment_point != point
+            || spec.keys.local_delayed_pubkey != delayed
+        {
             return Err(Error::KeyMismatch);
         }
         verify_commitment_signature(&self.secp, commitment, counterparty_sig)?;

@@ -104,3 +104,38 @@ fn seed_derivation_is_deterministic_and_per_channel() {
     assert_ne!(a0.per_commitment_point(0), a1.per_commitment_point(0));
     assert_ne!(a0.per_commitment_point(0), a0.per_commitment_point(1));
 }
+
+#[test]
+fn signer_refuses_commitments_that_do_not_protect_it() {
+    let pair = Pair::new(ChannelType::AnchorsZeroFeeHtlcTx);
+    let c = pair.commitment(false, 2, Msat(5_000_000_000), &sample_htlcs(), 1000);
+    let sig = pair.a.sign_counterparty_commitment(&c).unwrap().commitment;
+    let other = pair.b.per_commitment_point(9).unwrap();
+    // A commitment whose to_remote is not A's payment basepoint, or whose revocation key A
+    // could not derive, is refused.
+    let mut spec = c.spec.clone();
+    spec.keys.remote_payment_pubkey = other;
+    assert_eq!(
+        pair.a.sign_counterparty_commitment(&spec.build().unwrap()),
+        Err(Error::KeyMismatch)
+    );
+    let mut spec = c.spec.clone();
+    spec.keys.revocation_pubkey = other;
+    assert_eq!(
+        pair.a.sign_counterparty_commitment(&spec.build().unwrap()),
+        Err(Error::KeyMismatch)
+    );
+    // B refuses to sign a holder commitment built with another point or delayed key.
+    let mut spec = c.spec.clone();
+    spec.keys.local_delayed_pubkey = other;
+    assert_eq!(
+        pair.b.sign_holder_commitment(&spec.build().unwrap(), &sig),
+        Err(Error::KeyMismatch)
+    );
+    let mut spec = c.spec.clone();
+    spec.commitment_number = 3;
+    assert_eq!(
+        pair.b.sign_holder_commitment(&spec.build().unwrap(), &sig),
+        Err(Error::KeyMismatch)
+    );
+}
