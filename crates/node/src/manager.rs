@@ -1,0 +1,146 @@
+//! The peer registry: which peers are connected (past `init`), how to reach each connection's
+//! writer, and the application's [`MessageHandler`].
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use bitcoin::secp256k1::PublicKey;
+use shandian_types::Features;
+use shandian_wire::Message;
+use tokio::sync::{broadcast, mpsc};
+
+use crate::Error;
+
+/// A connected peer, as [`crate::NodeHandle::peers`] reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerInfo {
+    /// The peer's node id (its BOLT 8 static key).
+    pub node_id: PublicKey,
+    /// Its socket address.
+    pub addr: SocketAddr,
+    /// Whether it connected to us.
+    pub inbound: bool,
+    /// Its `init` features (`features | globalfeatures`).
+    pub features: Features,
+}
+
+/// Connection changes, for observers (tests, logs, the API). Lossy under load (a
+/// `broadcast` channel); code that must see every change implements [`MessageHandler`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PeerEvent {
+    /// A peer finished the handshake and `init`.
+    Connected(PeerInfo),
+    /// A peer's connection ended.
+    Disconnected(PublicKey),
+}
+
+/// Where messages beyond BOLT 1's control messages go: channel and gossip messages, and the
+/// peer's `error`/`warning`. Called from the peer's connection task, so implementations must
+/// return quickly (e.g. forward into their own queue).
+pub trait MessageHandler: Send + Sync + 'static {
+    /// A peer is connected and has exchanged `init`.
+    fn peer_connected(&self, _peer: &PeerInfo) {}
+    /// A message from `from`, in the order received.
+    fn handle_message(&self, from: PublicKey, message: Message);
+    /// The peer's connection ended.
+    fn peer_disconnected(&self, _peer: PublicKey) {}
+}
+
+/// The handler used when none is given: logs what arrives.
+pub struct LoggingHandler;
+
+impl MessageHandler for LoggingHandler {
+    fn handle_message(&self, from: PublicKey, message: Message) {
+        match &message {
+            Message::Error(e) => tracing::warn!(peer = %from, channel = %e.channel_id,
+                "peer sent error: {}", shandian_wire::bolt1::printable_data(&e.data)),
+            Message::Warning(w) => tracing::warn!(peer = %from, channel = %w.channel_id,
+                "peer sent warning: {}", shandian_wire::bolt1::printable_data(&w.data)),
+            other => {
+                tracing::debug!(peer = %from, msg_type = other.msg_type(), "unhandled message")
+            }
+        }
+    }
+}
+
+struct Entry {
+    conn_id: u64,
+    sender: mpsc::Sender<Message>,
+    info: PeerInfo,
+}
+
+/// Connected peers by node id. At most one connection per peer: a newer one replaces the
+/// older, whose writer queue is then dropped, which ends it.
+pub(crate) struct PeerManager {
+    peers: Mutex<HashMap<PublicKey, Entry>>,
+    handler: Arc<dyn MessageHandler>,
+    events: broadcast::Sender<PeerEvent>,
+}
+
+impl PeerManager {
+    pub(crate) fn new(handler: Arc<dyn MessageHandler>) -> Self {
+        PeerManager {
+            peers: Mutex::new(HashMap::new()),
+            handler,
+            events: broadcast::channel(256).0,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, HashMap<PublicKey, Entry>> {
+        // A panic elsewhere while holding the lock leaves the map consistent (every update is
+        // a single insert or remove), so a poisoned lock is still usable.
+        self.peers.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(crate) fn handler(&self) -> &dyn MessageHandler {
+        &*self.handler
+    }
+
+    pub(crate) fn subscribe(&self) -> broadcast::Receiver<PeerEvent> {
+        self.events.subscribe()
+    }
+
+    pub(crate) fn register(&self, conn_id: u64, sender: mpsc::Sender<Message>, info: PeerInfo) {
+        let node_id = info.node_id;
+        let replaced = self.lock().insert(node_id, Entry { conn_id, sender, info: info.clone() });
+        if replaced.is_some() {
+            tracing::info!(peer = %node_id, "new connection replaces the previous one");
+        }
+        self.handler.peer_connected(&info);
+        let _ = self.events.send(PeerEvent::Connected(info));
+    }
+
+    /// Removes the peer if `conn_id` is still its current connection.
+    pub(crate) fn unregister(&self, node_id: PublicKey, conn_id: u64) {
+        let removed = {
+            let mut peers = self.lock();
+            match peers.get(&node_id) {
+                Some(e) if e.conn_id == conn_id => peers.remove(&node_id).is_some(),
+                _ => false,
+            }
+        };
+        if removed {
+            self.handler.peer_disconnected(node_id);
+            let _ = self.events.send(PeerEvent::Disconnected(node_id));
+        }
+    }
+
+    pub(crate) fn is_connected(&self, node_id: &PublicKey) -> bool {
+        self.lock().contains_key(node_id)
+    }
+
+    pub(crate) fn peers(&self) -> Vec<PeerInfo> {
+        self.lock().values().map(|e| e.info.clone()).collect()
+    }
+
+    /// Queues `message` for the peer's connection.
+    pub(crate) async fn send(&self, node_id: PublicKey, message: Message) -> Result<(), Error> {
+        let sender = self
+            .lock()
+            .get(&node_id)
+            .map(|e| e.sender.clone())
+            .ok_or(Error::PeerNotConnected(node_id))?;
+        sender.send(message).await.map_err(|_| Error::PeerNotConnected(node_id))
+    }
+}

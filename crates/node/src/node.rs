@@ -1,0 +1,247 @@
+//! Starting and stopping a node: the listener, the diallers for `--connect` peers, and the
+//! [`NodeHandle`] the rest of the program uses.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use bitcoin::constants::ChainHash;
+use bitcoin::secp256k1::{All, PublicKey, Secp256k1, SecretKey};
+use shandian_wire::Message;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{broadcast, mpsc, watch};
+
+use crate::connection::{self, ConnectionError};
+use crate::manager::{LoggingHandler, MessageHandler, PeerEvent, PeerInfo, PeerManager};
+use crate::session::SessionConfig;
+use crate::{secret, Error, NodeConfig};
+
+/// What every task of a node shares.
+pub(crate) struct Shared {
+    pub(crate) config: NodeConfig,
+    pub(crate) session: SessionConfig,
+    pub(crate) secret: SecretKey,
+    pub(crate) node_id: PublicKey,
+    pub(crate) secp: Secp256k1<All>,
+    pub(crate) manager: PeerManager,
+    /// Flips to `true` once, at shutdown.
+    pub(crate) shutdown: watch::Receiver<bool>,
+    /// Node ids with a dialler running, so `connect` twice does not dial twice.
+    diallers: Mutex<Vec<PublicKey>>,
+    /// Every task holds a clone; shutdown waits until all are dropped.
+    task_guard: Mutex<Option<mpsc::Sender<()>>>,
+}
+
+impl Shared {
+    fn spawn<F: Future<Output = ()> + Send + 'static>(self: &Arc<Self>, task: F) {
+        let guard = self.task_guard.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        if let Some(guard) = guard {
+            tokio::spawn(async move {
+                task.await;
+                drop(guard);
+            });
+        }
+    }
+}
+
+/// The running node. Cheap to clone; every clone controls the same node.
+#[derive(Clone)]
+pub struct NodeHandle {
+    shared: Arc<Shared>,
+    listen_addr: SocketAddr,
+    stop: Arc<watch::Sender<bool>>,
+    stopped: Arc<tokio::sync::Mutex<mpsc::Receiver<()>>>,
+}
+
+/// Entry points.
+pub struct Node;
+
+impl Node {
+    /// Starts a node that logs the messages it does not handle itself.
+    pub async fn start(config: NodeConfig) -> Result<NodeHandle, Error> {
+        Node::start_with_handler(config, Arc::new(LoggingHandler)).await
+    }
+
+    /// Starts a node: loads (or creates) the node secret, binds the listener, logs the node
+    /// id and listen address, and dials every `config.connect` peer.
+    pub async fn start_with_handler(
+        config: NodeConfig,
+        handler: Arc<dyn MessageHandler>,
+    ) -> Result<NodeHandle, Error> {
+        let secret = secret::load_or_create(&config.data_dir)?;
+        let secp = Secp256k1::new();
+        let node_id = PublicKey::from_secret_key(&secp, &secret);
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .map_err(|source| Error::Listen { addr: config.listen, source })?;
+        let listen_addr = listener
+            .local_addr()
+            .map_err(|source| Error::Listen { addr: config.listen, source })?;
+        let (stop, shutdown) = watch::channel(false);
+        let (guard, stopped) = mpsc::channel(1);
+        let session = SessionConfig {
+            features: config.features.clone(),
+            chain: ChainHash::using_genesis_block(config.network),
+            init_timeout: config.handshake_timeout,
+            ping_interval: config.ping_interval,
+            pong_timeout: config.pong_timeout,
+        };
+        let connect = config.connect.clone();
+        let shared = Arc::new(Shared {
+            config,
+            session,
+            secret,
+            node_id,
+            secp,
+            manager: PeerManager::new(handler),
+            shutdown,
+            diallers: Mutex::new(Vec::new()),
+            task_guard: Mutex::new(Some(guard)),
+        });
+        tracing::info!(%node_id, listen = %listen_addr, network = %shared.config.network,
+            "node {node_id} listening on {listen_addr}");
+        shared.spawn(accept_loop(shared.clone(), listener));
+        let handle = NodeHandle {
+            shared,
+            listen_addr,
+            stop: Arc::new(stop),
+            stopped: Arc::new(tokio::sync::Mutex::new(stopped)),
+        };
+        for (peer, addr) in connect {
+            handle.connect(peer, addr);
+        }
+        Ok(handle)
+    }
+}
+
+/// Runs a node until `shutdown` completes (e.g. `tokio::signal::ctrl_c()`), then stops it.
+pub async fn run(config: NodeConfig, shutdown: impl Future<Output = ()>) -> Result<(), Error> {
+    let node = Node::start(config).await?;
+    shutdown.await;
+    node.shutdown().await;
+    Ok(())
+}
+
+impl NodeHandle {
+    /// Our node id: the public key of the node secret.
+    pub fn node_id(&self) -> PublicKey {
+        self.shared.node_id
+    }
+
+    /// The address actually bound (the real port when configured with port 0).
+    pub fn listen_addr(&self) -> SocketAddr {
+        self.listen_addr
+    }
+
+    /// Peers that have completed the handshake and `init`.
+    pub fn peers(&self) -> Vec<PeerInfo> {
+        self.shared.manager.peers()
+    }
+
+    /// Keeps a connection to `node_id` at `addr`: dials now and redials with exponential
+    /// backoff whenever it drops, until shutdown. Does nothing if already doing so.
+    pub fn connect(&self, node_id: PublicKey, addr: SocketAddr) {
+        {
+            let mut diallers = self.shared.diallers.lock().unwrap_or_else(|p| p.into_inner());
+            if diallers.contains(&node_id) {
+                return;
+            }
+            diallers.push(node_id);
+        }
+        self.shared.spawn(dial_loop(self.shared.clone(), node_id, addr));
+    }
+
+    /// Sends `message` to a connected peer.
+    pub async fn send(&self, node_id: PublicKey, message: Message) -> Result<(), Error> {
+        if *self.shared.shutdown.borrow() {
+            return Err(Error::ShuttingDown);
+        }
+        self.shared.manager.send(node_id, message).await
+    }
+
+    /// Connection events, for observers.
+    pub fn subscribe(&self) -> broadcast::Receiver<PeerEvent> {
+        self.shared.manager.subscribe()
+    }
+
+    /// Stops listening, closes every connection and waits until all of the node's tasks ended.
+    pub async fn shutdown(&self) {
+        self.stop.send_replace(true);
+        self.shared.task_guard.lock().unwrap_or_else(|p| p.into_inner()).take();
+        // Returns `None` once every task's guard is dropped.
+        let _ = self.stopped.lock().await.recv().await;
+    }
+}
+
+async fn accept_loop(shared: Arc<Shared>, listener: TcpListener) {
+    let mut shutdown = shared.shutdown.clone();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, addr)) => shared.spawn(inbound(shared.clone(), stream, addr)),
+                // Out of file descriptors and the like: keep serving the others.
+                Err(e) => {
+                    tracing::warn!("accept failed: {e}");
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+            },
+            _ = shutdown.changed() => return,
+        }
+    }
+}
+
+async fn inbound(shared: Arc<Shared>, mut stream: TcpStream, addr: SocketAddr) {
+    let mut shutdown = shared.shutdown.clone();
+    let handshake = tokio::select! {
+        result = connection::accept(&shared, &mut stream) => result,
+        _ = shutdown.changed() => return,
+    };
+    match handshake {
+        Ok((transport, node_id)) => {
+            let (_, reason) = connection::run(&shared, stream, transport, node_id, true).await;
+            tracing::info!(peer = %node_id, %addr, "peer disconnected: {reason}");
+        }
+        Err(e) => tracing::info!(%addr, "inbound handshake failed: {e}"),
+    }
+}
+
+async fn dial_loop(shared: Arc<Shared>, node_id: PublicKey, addr: SocketAddr) {
+    let (min, max) = (shared.config.reconnect_min, shared.config.reconnect_max);
+    let mut delay = min;
+    let mut shutdown = shared.shutdown.clone();
+    while !*shutdown.borrow() {
+        if shared.manager.is_connected(&node_id) {
+            // Already connected (it dialled us): check again later.
+            delay = min;
+        } else {
+            let ended = tokio::select! {
+                ended = dial_once(&shared, node_id, addr) => ended,
+                _ = shutdown.changed() => return,
+            };
+            match ended {
+                (true, reason) => {
+                    tracing::info!(peer = %node_id, %addr, "peer disconnected: {reason}");
+                    delay = min;
+                }
+                (false, reason) => tracing::info!(peer = %node_id, %addr,
+                    "connection failed: {reason}; retrying in {delay:?}"),
+            }
+        }
+        tokio::select! {
+            () = tokio::time::sleep(delay) => {}
+            _ = shutdown.changed() => return,
+        }
+        delay = (delay * 2).min(max);
+    }
+}
+
+async fn dial_once(
+    shared: &Shared,
+    node_id: PublicKey,
+    addr: SocketAddr,
+) -> (bool, ConnectionError) {
+    match connection::dial(shared, node_id, addr).await {
+        Ok((stream, transport)) => connection::run(shared, stream, transport, node_id, false).await,
+        Err(e) => (false, e),
+    }
+}
