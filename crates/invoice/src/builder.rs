@@ -7,6 +7,8 @@ use bitcoin::hashes::{sha256, Hash};
 use bitcoin::secp256k1::{Message, PublicKey, Secp256k1, SecretKey, Signing};
 use shandian_types::{CltvExpiryDelta, Features, Msat, NodeId, PaymentHash, PaymentSecret};
 
+/// A field's tag and 10-bit length.
+const FIELD_HEADER_WORDS: usize = 3;
 /// The largest timestamp 35 bits hold.
 const MAX_TIMESTAMP: u64 = (1 << 35) - 1;
 
@@ -147,19 +149,25 @@ impl InvoiceBuilder {
             return Err(Error::TimestampOutOfRange);
         }
         let hrp = hrp::encode(self.currency, self.amount)?;
-        let required = check_fields(&self.fields)?;
+        let mut signed_data = words::from_u64_fixed(timestamp, TIMESTAMP_WORDS);
+        // Each field is read back from its words, as a decoder will read it, so the invoice
+        // returned equals the one its text decodes to (even for fields given raw).
+        let mut fields = Vec::with_capacity(self.fields.len());
+        for field in &self.fields {
+            let data_start = signed_data.len() + FIELD_HEADER_WORDS;
+            field.encode_into(&mut signed_data)?;
+            let data = signed_data.get(data_start..).unwrap_or_default();
+            fields.push(Field::decode(field.tag(), data)?);
+        }
+        let required = check_fields(&fields)?;
         let payee = NodeId::from(PublicKey::from_secret_key(secp, key));
         // BOLT 11: MUST set `n` to the public key used to create the `signature`.
-        let stated = self.fields.iter().find_map(|f| match f {
+        let stated = fields.iter().find_map(|f| match f {
             Field::Payee(id) => Some(*id),
             _ => None,
         });
         if stated.is_some_and(|id| id != payee) {
             return Err(Error::PayeeMismatch);
-        }
-        let mut signed_data = words::from_u64_fixed(timestamp, TIMESTAMP_WORDS);
-        for field in &self.fields {
-            field.encode_into(&mut signed_data)?;
         }
         let message = Message::from_digest(signed_hash(&hrp, &signed_data).to_byte_array());
         let signature = secp.sign_ecdsa_recoverable(&message, key);
@@ -168,7 +176,7 @@ impl InvoiceBuilder {
             self.currency,
             self.amount,
             timestamp,
-            self.fields,
+            fields,
             required,
             signed_data,
             signature,

@@ -164,3 +164,22 @@ fn recheck(s: &str) -> String {
         .chars()
         .collect()
 }
+
+#[test]
+fn raw_fields_are_read_back_as_a_decoder_reads_them() {
+    // A payment hash given as raw words is a payment hash once encoded.
+    let words: Vec<Fe32> = bech32::ByteIterExt::bytes_to_fes([5u8; 32].into_iter()).collect();
+    let invoice = InvoiceBuilder::new(Currency::Bitcoin)
+        .timestamp(1)
+        .field(Field::Skipped { tag: Fe32::P, data: words })
+        .payment_secret(PaymentSecret([2; 32]))
+        .description("x")
+        .sign(&key())
+        .unwrap();
+    assert_eq!(invoice.payment_hash(), PaymentHash([5; 32]));
+    assert_eq!(invoice.to_string().parse::<Invoice>(), Ok(invoice));
+    // Raw words the decoder would refuse are refused.
+    let bad_utf8: Vec<Fe32> = bech32::ByteIterExt::bytes_to_fes([0xffu8; 4].into_iter()).collect();
+    let refused = minimal().field(Field::Skipped { tag: Fe32::D, data: bad_utf8 }).sign(&key());
+    assert_eq!(refused.map(|_| ()), Err(Error::InvalidDescription));
+}
