@@ -1,0 +1,104 @@
+//! Open, pay both ways, close: two machines through in-memory queues, every commitment and
+//! HTLC transaction verified with Bitcoin Core.
+
+mod common;
+
+use common::*;
+use shandian_channel::{Channel, CloseReason, Command, Event};
+use shandian_types::Msat;
+
+fn total(pair: &Pair) -> u64 {
+    let spec = &pair.a.channel().funded().unwrap().log().holder_commitment().spec;
+    spec.total().unwrap().0
+}
+
+#[test]
+fn open_pay_both_ways_and_close_cooperatively() {
+    for anchors in [false, true] {
+        let mut pair = Pair::open(anchors, Msat(0));
+        assert!(pair.a.events.iter().any(|e| matches!(e, Event::ChannelReady { .. })));
+        verify_holder_commitment(&pair.a, &pair.funding_tx);
+        verify_holder_commitment(&pair.b, &pair.funding_tx);
+        for i in 0..5 {
+            pair.pay(true, 100_000_000 * (i + 1));
+        }
+        pair.pay(false, 2_000_000);
+        let (a, b) = pair.balances();
+        assert_eq!(b, Msat(1_498_000_000));
+        assert_eq!(a.0 + b.0, FUNDING * 1000);
+        assert_eq!(total(&pair), FUNDING * 1000);
+        pair.command(true, Command::Shutdown).unwrap();
+        pair.run();
+        assert!(pair.a.channel().is_closed(), "a is {}", phase(pair.a.channel()));
+        assert!(pair.b.channel().is_closed(), "b is {}", phase(pair.b.channel()));
+        let close_a = pair.a.broadcasts.last().unwrap().clone();
+        assert_eq!(pair.b.broadcasts.last(), Some(&close_a));
+        kernel_verify(&close_a, &[pair.funding_tx.output[0].clone()]);
+        assert!(pair.a.events.contains(&Event::Closed(CloseReason::Cooperative)));
+    }
+}
+
+#[test]
+fn htlc_transactions_verify_with_bitcoin_core() {
+    for anchors in [false, true] {
+        let mut pair = Pair::open(anchors, Msat(0));
+        pair.pay(true, 3_000_000_000);
+        for amount in [5_000_000, 7_000_000, 600_000] {
+            pair.add(true, amount).unwrap();
+            pair.add(false, amount + 1_000).unwrap();
+        }
+        pair.command(true, Command::Commit).unwrap();
+        pair.run();
+        pair.command(false, Command::Commit).unwrap();
+        pair.run();
+        // Offered HTLC-timeout txs always; success txs only with a known preimage.
+        let htlcs = verify_holder_commitment(&pair.a, &pair.funding_tx);
+        assert!(htlcs >= 2, "{htlcs}");
+        verify_holder_commitment(&pair.b, &pair.funding_tx);
+        // Fulfill the incoming ones: now b also holds preimages and signs success txs.
+        pair.settle_incoming(false, false);
+        pair.command(false, Command::Commit).unwrap();
+        pair.run();
+        verify_holder_commitment(&pair.b, &pair.funding_tx);
+    }
+}
+
+#[test]
+fn shutdown_waits_for_pending_htlcs() {
+    let mut pair = Pair::open(true, Msat(0));
+    pair.add(true, 50_000_000).unwrap();
+    pair.command(true, Command::Commit).unwrap();
+    pair.run();
+    pair.command(false, Command::Shutdown).unwrap();
+    pair.run();
+    assert!(matches!(pair.a.channel(), Channel::ShuttingDown(_)));
+    assert!(matches!(pair.b.channel(), Channel::ShuttingDown(_)));
+    // No new HTLCs after shutdown.
+    assert!(pair.add(true, 1_000_000).is_err());
+    pair.settle_incoming(false, false);
+    pair.command(false, Command::Commit).unwrap();
+    pair.run();
+    assert!(pair.a.channel().is_closed(), "a is {}", phase(pair.a.channel()));
+    assert!(pair.b.channel().is_closed(), "b is {}", phase(pair.b.channel()));
+    kernel_verify(pair.a.broadcasts.last().unwrap(), &[pair.funding_tx.output[0].clone()]);
+}
+
+#[test]
+fn force_close_broadcasts_a_valid_commitment() {
+    let mut pair = Pair::open(false, Msat(0));
+    pair.add(true, 20_000_000).unwrap();
+    pair.command(true, Command::Commit).unwrap();
+    pair.run();
+    pair.command(true, Command::ForceClose).unwrap();
+    assert!(pair.a.channel().is_closed());
+    let commitment = pair.a.broadcasts.last().unwrap();
+    kernel_verify(commitment, &[pair.funding_tx.output[0].clone()]);
+    let Some(Event::HolderHtlcTransactions(htlc_txs)) =
+        pair.a.events.iter().find(|e| matches!(e, Event::HolderHtlcTransactions(_)))
+    else {
+        panic!("no HTLC txs")
+    };
+    assert_eq!(htlc_txs.len(), 1);
+    let prev = htlc_txs[0].input[0].previous_output;
+    kernel_verify(&htlc_txs[0], &[commitment.output[prev.vout as usize].clone()]);
+}
