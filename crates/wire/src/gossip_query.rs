@@ -132,7 +132,6 @@ impl<T> EncodedList<T> {
 }
 
 impl<T: EncodedElement> EncodedList<T> {
-
     /// Decodes an array. An empty input (no encoding byte) is read as an empty array.
     pub fn decode(bytes: &[u8]) -> Result<EncodedList<T>, DecodeError> {
         let mut reader = Reader::new(bytes);
