@@ -1,0 +1,26 @@
+//! Arbitrary bytes as a returned failure packet at the origin, and as a `failuremsg`. Nothing
+//! may panic; a packet the first hop creates from the bytes must be attributed to it.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use shandian_onion::{
+    create_failure_packet_padded, decode_failure, obfuscate_failure, FailureMessage, SharedSecret,
+};
+
+fuzz_target!(|data: &[u8]| {
+    let secrets: Vec<SharedSecret> = (1..=5u8).map(|i| SharedSecret([i; 32])).collect();
+    let _ = decode_failure(&secrets, data);
+
+    if let Ok(message) = FailureMessage::decode(data) {
+        let encoded = message.encode().unwrap();
+        assert!(data.starts_with(&encoded));
+    }
+
+    // The bytes as a `failuremsg` from hop 2, obfuscated back through hops 1 and 0.
+    let Ok(mut packet) = create_failure_packet_padded(&secrets[2], data, 256) else { return };
+    obfuscate_failure(&secrets[1], &mut packet);
+    obfuscate_failure(&secrets[0], &mut packet);
+    let decoded = decode_failure(&secrets, &packet).unwrap();
+    assert_eq!(decoded.hop, 2);
+    assert_eq!(decoded.failure_message, data);
+});
