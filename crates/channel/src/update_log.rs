@@ -339,6 +339,19 @@ impl UpdateLog {
         self.counterparty.proposed.clear();
     }
 
+    /// Their HTLCs that are irrevocably committed and that we have not (or no longer, after a
+    /// reconnection dropped our unsigned removal) proposed to remove: the node must settle
+    /// each one. Call after every reconnection to re-drive pending resolutions.
+    pub fn unresolved_incoming(&self) -> Vec<&Htlc> {
+        self.holder_commitment
+            .spec
+            .received
+            .values()
+            .filter(|h| self.counterparty_commitment.spec.received.contains_key(&h.id))
+            .filter(|h| !Self::already_removing(&self.holder, h.id))
+            .collect()
+    }
+
     /// Whether no HTLC is in either commitment or pending (shutdown may then close).
     pub fn no_htlcs(&self) -> bool {
         let specs = [

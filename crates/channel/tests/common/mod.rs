@@ -247,15 +247,11 @@ impl Pair {
     pub fn settle_incoming(&mut self, on_a: bool, fail: bool) -> usize {
         let (me, peer) = self.sides(on_a);
         let incoming: Vec<_> = me
-            .events
-            .iter()
-            .filter_map(|e| match e {
-                Event::HtlcIncoming { htlc, .. } => Some((htlc.id, htlc.payment_hash)),
-                _ => None,
-            })
-            .collect();
+            .channel()
+            .funded()
+            .map(|f| f.log().unresolved_incoming().iter().map(|h| (h.id, h.payment_hash)).collect())
+            .unwrap_or_default();
         me.events.retain(|e| !matches!(e, Event::HtlcIncoming { .. }));
-        let count = incoming.len();
         let removals: Vec<_> = incoming
             .into_iter()
             .map(|(id, hash)| match peer.preimages.get(&hash) {
@@ -263,10 +259,14 @@ impl Pair {
                 _ => (id, Removal::Fail(vec![0; 32])),
             })
             .collect();
+        let mut settled = 0;
         for (id, removal) in removals {
-            self.command(on_a, Command::RemoveHtlc { id, removal }).unwrap();
+            // Refused while disconnected: the HTLC stays unresolved and is retried later.
+            if self.command(on_a, Command::RemoveHtlc { id, removal }).is_ok() {
+                settled += 1;
+            }
         }
-        count
+        settled
     }
 
     /// A full payment: add, commit, settle, commit.
