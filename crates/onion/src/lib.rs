@@ -31,8 +31,8 @@ pub use packet::{
     OnionPacket, HMAC_LEN, HOP_PAYLOADS_LEN, ONION_VERSION, PACKET_LEN, PUBLIC_KEY_LEN,
 };
 pub use payload::{
-    FinalPayload, ForwardPayload, HopPayload, PaymentData, AMT_TO_FORWARD, KEYSEND_PREIMAGE,
-    OUTGOING_CLTV_VALUE, PAYMENT_DATA, PAYMENT_METADATA, SHORT_CHANNEL_ID,
+    FinalPayload, ForwardPayload, ForwardingPolicy, HopPayload, PaymentData, AMT_TO_FORWARD,
+    KEYSEND_PREIMAGE, OUTGOING_CLTV_VALUE, PAYMENT_DATA, PAYMENT_METADATA, SHORT_CHANNEL_ID,
 };
 pub use peel::{peel, Peeled, PeeledOnion, ReplayTag};
 pub use sphinx::{derive_key, KeyType, SharedSecret};

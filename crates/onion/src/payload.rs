@@ -117,6 +117,74 @@ impl ForwardPayload {
     }
 }
 
+/// The forwarding parameters of an outgoing channel, as its `channel_update` announces them
+/// (BOLT 7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ForwardingPolicy {
+    /// Fixed fee per forwarded HTLC.
+    pub fee_base_msat: u32,
+    /// Proportional fee, in millionths of the forwarded amount.
+    pub fee_proportional_millionths: u32,
+    /// Blocks this node keeps between the incoming and the outgoing HTLC's expiry.
+    pub cltv_expiry_delta: CltvExpiryDelta,
+    /// The smallest HTLC the channel accepts.
+    pub htlc_minimum_msat: Msat,
+}
+
+impl ForwardingPolicy {
+    /// The fee for forwarding `amount` (BOLT 7: `fee_base_msat + amount_to_forward *
+    /// fee_proportional_millionths / 1000000`), saturating rather than overflowing.
+    pub fn fee(&self, amount: Msat) -> Msat {
+        let base = Msat(u64::from(self.fee_base_msat));
+        let proportional = amount.proportional_millionths(self.fee_proportional_millionths);
+        base.checked_add(proportional).unwrap_or(Msat::MAX)
+    }
+}
+
+impl ForwardPayload {
+    /// Checks an incoming HTLC against this payload and the outgoing channel's policy, as BOLT 4
+    /// requires of a forwarding node, reporting the first failure in the spec's list order.
+    /// `channel_update` is the outgoing channel's latest `channel_update` to include (BOLT 4
+    /// allows it to be empty). Checks that need the node's state (unknown channel, capacity,
+    /// expiry too soon or too far) are the node's.
+    pub fn check_htlc(
+        &self,
+        incoming_amount: Msat,
+        incoming_cltv_expiry: CltvExpiry,
+        policy: &ForwardingPolicy,
+        channel_update: &[u8],
+    ) -> Result<(), FailureMessage> {
+        let channel_update = channel_update.to_vec();
+        // BOLT 4: if the HTLC amount is less than the currently specified minimum amount,
+        // report the amount of the outgoing HTLC: `amount_below_minimum`.
+        if self.amt_to_forward < policy.htlc_minimum_msat {
+            return Err(FailureMessage::AmountBelowMinimum {
+                htlc_msat: self.amt_to_forward,
+                channel_update,
+            });
+        }
+        // BOLT 4: MUST return an error if incoming `amount_msat` - `fee` < `amt_to_forward`;
+        // report the amount of the incoming HTLC: `fee_insufficient`.
+        let needed = self.amt_to_forward.checked_add(policy.fee(self.amt_to_forward));
+        if needed.is_none_or(|needed| incoming_amount < needed) {
+            return Err(FailureMessage::FeeInsufficient {
+                htlc_msat: incoming_amount,
+                channel_update,
+            });
+        }
+        // BOLT 4: MUST return an error if `cltv_expiry` - `cltv_expiry_delta` <
+        // `outgoing_cltv_value`: `incorrect_cltv_expiry`.
+        let latest = incoming_cltv_expiry.checked_sub(policy.cltv_expiry_delta);
+        if latest.is_none_or(|latest| latest < self.outgoing_cltv_value) {
+            return Err(FailureMessage::IncorrectCltvExpiry {
+                cltv_expiry: incoming_cltv_expiry,
+                channel_update,
+            });
+        }
+        Ok(())
+    }
+}
+
 impl FinalPayload {
     /// A final payload with just the amount and expiry.
     pub fn new(amt_to_forward: Msat, outgoing_cltv_value: CltvExpiry) -> FinalPayload {

@@ -1,9 +1,9 @@
 //! BOLT 4 hop payload rules, one test per rule, and the failure each violation maps to.
 
 use shandian_onion::{
-    Error, FailureMessage, FinalPayload, ForwardPayload, HopPayload, PayloadProblem, PaymentData,
-    AMT_TO_FORWARD, KEYSEND_PREIMAGE, OUTGOING_CLTV_VALUE, PAYMENT_DATA, PAYMENT_METADATA,
-    SHORT_CHANNEL_ID,
+    Error, FailureMessage, FinalPayload, ForwardPayload, ForwardingPolicy, HopPayload,
+    PayloadProblem, PaymentData, AMT_TO_FORWARD, KEYSEND_PREIMAGE, OUTGOING_CLTV_VALUE,
+    PAYMENT_DATA, PAYMENT_METADATA, SHORT_CHANNEL_ID,
 };
 use shandian_types::{
     BlockHeight, CltvExpiry, CltvExpiryDelta, Msat, PaymentPreimage, PaymentSecret, ShortChannelId,
@@ -227,4 +227,58 @@ fn final_node_htlc_checks_map_to_bolt4_failures() {
     );
     // Overpaying is the node's call (it knows the invoice), not a payload violation.
     assert_eq!(payload.check_htlc(Msat(5000), CltvExpiry(200), height, delta), Ok(()));
+}
+
+#[test]
+fn forwarding_checks_map_to_bolt4_failures() {
+    let payload = ForwardPayload {
+        amt_to_forward: Msat(100_000),
+        outgoing_cltv_value: CltvExpiry(500),
+        short_channel_id: ShortChannelId(1),
+    };
+    let policy = ForwardingPolicy {
+        fee_base_msat: 1000,
+        fee_proportional_millionths: 100, // 10 msat on 100,000
+        cltv_expiry_delta: CltvExpiryDelta(40),
+        htlc_minimum_msat: Msat(1000),
+    };
+    let update = [0xcu8; 3];
+    assert_eq!(policy.fee(Msat(100_000)), Msat(1010));
+    assert_eq!(payload.check_htlc(Msat(101_010), CltvExpiry(540), &policy, &update), Ok(()));
+    // One msat short of the fee: fee_insufficient with the incoming amount.
+    assert_eq!(
+        payload.check_htlc(Msat(101_009), CltvExpiry(540), &policy, &update),
+        Err(FailureMessage::FeeInsufficient {
+            htlc_msat: Msat(101_009),
+            channel_update: update.to_vec()
+        })
+    );
+    // One block short of the delta: incorrect_cltv_expiry with the incoming expiry.
+    assert_eq!(
+        payload.check_htlc(Msat(101_010), CltvExpiry(539), &policy, &[]),
+        Err(FailureMessage::IncorrectCltvExpiry {
+            cltv_expiry: CltvExpiry(539),
+            channel_update: vec![]
+        })
+    );
+    // An expiry below the delta itself underflows: still incorrect_cltv_expiry, no panic.
+    assert!(matches!(
+        payload.check_htlc(Msat(101_010), CltvExpiry(10), &policy, &[]),
+        Err(FailureMessage::IncorrectCltvExpiry { .. })
+    ));
+    // Below the channel minimum: amount_below_minimum with the outgoing amount, first.
+    let strict = ForwardingPolicy { htlc_minimum_msat: Msat(100_001), ..policy };
+    assert_eq!(
+        payload.check_htlc(Msat(0), CltvExpiry(0), &strict, &[]),
+        Err(FailureMessage::AmountBelowMinimum {
+            htlc_msat: Msat(100_000),
+            channel_update: vec![]
+        })
+    );
+    // Amounts near u64::MAX saturate instead of overflowing.
+    let huge = ForwardPayload { amt_to_forward: Msat(u64::MAX), ..payload };
+    assert!(matches!(
+        huge.check_htlc(Msat(u64::MAX), CltvExpiry(540), &policy, &[]),
+        Err(FailureMessage::FeeInsufficient { .. })
+    ));
 }
