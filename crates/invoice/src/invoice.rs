@@ -382,3 +382,125 @@ fn set_once<T>(slot: &mut Option<T>, value: T, tag: char) -> Result<(), Error> {
     *slot = Some(value);
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::field::tag;
+    use bitcoin::secp256k1::SecretKey;
+
+    fn key() -> SecretKey {
+        SecretKey::from_slice(&[0x42; 32]).unwrap()
+    }
+
+    /// Encodes and signs raw fields with none of the builder's checks.
+    fn sign_raw(fields: &[(Fe32, Vec<Fe32>)], mangle_recovery_id: Option<u8>) -> String {
+        let mut data = words::from_u64_fixed(1_700_000_000, TIMESTAMP_WORDS);
+        for (field_tag, field_data) in fields {
+            data.push(*field_tag);
+            data.extend(words::from_u64_fixed(field_data.len() as u64, 2));
+            data.extend(field_data.iter().copied());
+        }
+        let message = Message::from_digest(signed_hash("lnbc", &data).to_byte_array());
+        let (id, compact) =
+            Secp256k1::new().sign_ecdsa_recoverable(&message, &key()).serialize_compact();
+        let mut signature = compact.to_vec();
+        signature.push(mangle_recovery_id.unwrap_or(id.to_i32() as u8));
+        data.extend(words::from_bytes(&signature));
+        text::encode("lnbc", &data).unwrap()
+    }
+
+    fn bytes(b: &[u8]) -> Vec<Fe32> {
+        words::from_bytes(b).collect()
+    }
+
+    fn good() -> Vec<(Fe32, Vec<Fe32>)> {
+        vec![
+            (tag::PAYMENT_HASH, bytes(&[1; 32])),
+            (tag::PAYMENT_SECRET, bytes(&[2; 32])),
+            (tag::DESCRIPTION, bytes(b"ok")),
+        ]
+    }
+
+    fn decode_with(extra: &[(Fe32, Vec<Fe32>)]) -> Result<Invoice, Error> {
+        let mut fields = good();
+        fields.extend(extra.iter().cloned());
+        sign_raw(&fields, None).parse()
+    }
+
+    #[test]
+    fn raw_signing_matches_the_decoder() {
+        let invoice = decode_with(&[]).unwrap();
+        assert_eq!(invoice.payment_hash(), PaymentHash([1; 32]));
+        assert_eq!(invoice.payee(), NodeId::from(key().public_key(&Secp256k1::new())));
+    }
+
+    #[test]
+    fn field_count_rules() {
+        let hash = (tag::PAYMENT_HASH, bytes(&[3; 32]));
+        let secret = (tag::PAYMENT_SECRET, bytes(&[3; 32]));
+        let description = (tag::DESCRIPTION, bytes(b"again"));
+        let description_hash = (tag::DESCRIPTION_HASH, bytes(&[3; 32]));
+        assert_eq!(decode_with(&[hash]), Err(Error::DuplicateField('p')));
+        assert_eq!(decode_with(&[secret]), Err(Error::DuplicateField('s')));
+        assert_eq!(decode_with(&[description]), Err(Error::DuplicateField('d')));
+        assert_eq!(decode_with(&[description_hash]), Err(Error::DescriptionAndHash));
+        let mut fields = good();
+        fields.remove(0);
+        assert_eq!(sign_raw(&fields, None).parse::<Invoice>(), Err(Error::MissingPaymentHash));
+        let mut fields = good();
+        fields.remove(2);
+        assert_eq!(sign_raw(&fields, None).parse::<Invoice>(), Err(Error::MissingDescription));
+    }
+
+    #[test]
+    fn malformed_field_contents() {
+        let x = |data: Vec<Fe32>| decode_with(&[(tag::EXPIRY, data)]);
+        assert_eq!(x(vec![Fe32::Q, Fe32::P]), Err(Error::NonMinimalField('x')));
+        assert_eq!(x(vec![Fe32::L; 13]), Err(Error::ValueOverflow('x')));
+        assert_eq!(x(vec![]).map(|i| i.expiry_secs()), Ok(0));
+        let c = decode_with(&[(tag::MIN_FINAL_CLTV, vec![Fe32::Q])]);
+        assert_eq!(c, Err(Error::NonMinimalField('c')));
+        let d = decode_with(&[(tag::DESCRIPTION, bytes(&[0xff, 0xfe]))]);
+        assert_eq!(d, Err(Error::InvalidDescription));
+        let r = decode_with(&[(tag::ROUTE_HINT, bytes(&[2; 50]))]);
+        assert_eq!(r, Err(Error::InvalidRouteHint));
+        let mut f = vec![words::word(17)];
+        f.extend(bytes(&[1; 19]));
+        assert_eq!(decode_with(&[(tag::FALLBACK, f)]), Err(Error::InvalidFallback));
+        let features = decode_with(&[(tag::FEATURES, vec![Fe32::Z, Fe32::Q])]);
+        assert_eq!(features, Err(Error::UnknownRequiredFeature(6)));
+        // Unknown fields of any length are skipped.
+        let unknown = decode_with(&[(Fe32::_0, vec![Fe32::L; 1023])]).unwrap();
+        assert!(matches!(unknown.fields().last(), Some(Field::Skipped { .. })));
+    }
+
+    #[test]
+    fn truncation_and_signature_errors() {
+        let text = sign_raw(&good(), None);
+        let (hrp, rest) = text.split_at(5);
+        let data: Vec<Fe32> =
+            rest[..rest.len() - 6].chars().map(|c| Fe32::from_char(c).unwrap()).collect();
+        let reencode = |d: &[Fe32]| text::encode(&hrp[..4], d).unwrap().parse::<Invoice>();
+        // Drop the words of the last field's data but keep its header claiming them.
+        let mut truncated = data[..data.len() - 104 - 4].to_vec();
+        truncated.extend_from_slice(&data[data.len() - 104..]);
+        assert_eq!(reencode(&truncated), Err(Error::TruncatedField('d')));
+        assert_eq!(reencode(&data[..TIMESTAMP_WORDS + 103]), Err(Error::TooShort));
+        assert_eq!(sign_raw(&good(), Some(4)).parse::<Invoice>(), Err(Error::InvalidRecoveryId(4)));
+        // An all-ones R overflows the group order.
+        let mut overflow = data.clone();
+        let start = overflow.len() - 104;
+        overflow[start..start + 51].fill(Fe32::L);
+        assert_eq!(reencode(&overflow), Err(Error::MalformedSignature));
+    }
+
+    #[test]
+    fn a_stated_payee_must_have_signed() {
+        let other = SecretKey::from_slice(&[7; 32]).unwrap().public_key(&Secp256k1::new());
+        let n = (tag::PAYEE, bytes(&other.serialize()));
+        assert_eq!(decode_with(&[n]), Err(Error::SignatureMismatch));
+        let me = (tag::PAYEE, bytes(&key().public_key(&Secp256k1::new()).serialize()));
+        assert!(decode_with(&[me]).unwrap().has_payee_field());
+    }
+}
