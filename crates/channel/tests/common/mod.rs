@@ -135,11 +135,23 @@ pub fn request(anchors: bool, push: Msat) -> OpenRequest {
 impl Pair {
     /// Opens a channel from `a` (funder) to `b` up to `AwaitingConfirmation`.
     pub fn funded(anchors: bool, push: Msat) -> Pair {
+        Pair::funded_with(anchors, push, |_, _| {})
+    }
+
+    /// Like [`Pair::funded`], with both configs adjusted by `tweak`.
+    pub fn funded_with(
+        anchors: bool,
+        push: Msat,
+        tweak: impl Fn(bool, &mut ChannelConfig),
+    ) -> Pair {
         let keys_a = HolderKeys::from_entropy(&[0xaa; 32]).unwrap();
         let keys_b = HolderKeys::from_entropy(&[0xbb; 32]).unwrap();
-        let (a, out) = Channel::open(config(1), keys_a, &request(anchors, push)).unwrap();
+        let (mut config_a, mut config_b) = (config(1), config(2));
+        tweak(true, &mut config_a);
+        tweak(false, &mut config_b);
+        let (a, out) = Channel::open(config_a, keys_a, &request(anchors, push)).unwrap();
         let Some(Action::Send(Message::OpenChannel(open))) = out.first() else { panic!("open") };
-        let (b, out_b) = Channel::accept(config(2), keys_b, open).unwrap();
+        let (b, out_b) = Channel::accept(config_b, keys_b, open).unwrap();
         let mut pair = Pair {
             a: Side::new(a),
             b: Side::new(b),
