@@ -51,7 +51,7 @@ fn wrong_funding_output() {
         let mut pair = Pair::funded(true, Msat(0));
         let mut tx = pair.funding_tx.clone();
         match tamper {
-            0 => tx.output[0].value = tx.output[0].value - Amount::from_sat(1),
+            0 => tx.output[0].value -= Amount::from_sat(1),
             _ => tx.output[0].script_pubkey = ScriptBuf::new_op_return([1u8; 4]),
         }
         pair.funding_tx = tx;
