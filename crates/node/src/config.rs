@@ -63,3 +63,36 @@ pub fn parse_peer_address(s: &str) -> Result<(PublicKey, SocketAddr), crate::Err
     let addr = addr.to_socket_addrs().map_err(|_| bad())?.next().ok_or_else(bad)?;
     Ok((id, addr))
 }
+
+/// BOLT 1's default port for a network: 9735 on mainnet, 19735 on testnet, 39735 on signet.
+/// BOLT 1 names none for regtest; 9735 is what other implementations use there too.
+pub fn default_port(network: Network) -> u16 {
+    match network {
+        Network::Testnet | Network::Testnet4 => 19735,
+        Network::Signet => 39735,
+        _ => 9735,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn peer_address_parses_and_rejects() {
+        let id = "02466d7fcae563e5cb09a0d1870bb580344804617879a14949cf22285f1bae3f27";
+        let (pk, addr) = parse_peer_address(&format!("{id}@127.0.0.1:9735")).unwrap();
+        assert_eq!(pk.to_string(), id);
+        assert_eq!(addr, "127.0.0.1:9735".parse().unwrap());
+        for bad in [id, "02@127.0.0.1:1", &format!("{id}@127.0.0.1"), &format!("{id}@:x")] {
+            assert!(parse_peer_address(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn default_ports_follow_bolt1() {
+        assert_eq!(default_port(Network::Bitcoin), 9735);
+        assert_eq!(default_port(Network::Testnet), 19735);
+        assert_eq!(default_port(Network::Signet), 39735);
+    }
+}

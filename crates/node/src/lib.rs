@@ -27,7 +27,7 @@ mod node;
 mod secret;
 mod session;
 
-pub use config::{parse_peer_address, NodeConfig};
+pub use config::{default_port, parse_peer_address, NodeConfig};
 pub use connection::ConnectionError;
 pub use error::Error;
 pub use init::{check_remote_init, default_features, local_init, InitError};
