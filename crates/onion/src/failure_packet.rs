@@ -5,6 +5,7 @@
 //! `pad_len` (u16) ‖ `pad`, where `hmac` is HMAC-SHA256 under the hop's `um` key over everything
 //! after it. Each hop, the failing one first, XORs the whole packet with its `ammag` stream.
 
+use crate::attribution::AttributionData;
 use crate::error::Error;
 use crate::failure::{FailureCode, FailureMessage};
 use crate::packet::HMAC_LEN;
@@ -57,6 +58,39 @@ pub fn create_failure_packet_padded(
     hmac.copy_from_slice(&hmac_sha256(&secret.key(KeyType::Um), &[body]));
     obfuscate_failure(secret, &mut packet);
     Ok(packet)
+}
+
+/// [`create_failure_packet_padded`] with `attribution_data` (`option_attribution_data`): the
+/// failing node's hold time (in units of 100 ms) and HMACs, for the `update_fail_htlc` TLV.
+pub fn create_attributed_failure_packet(
+    secret: &SharedSecret,
+    failure_message: &[u8],
+    padded_len: usize,
+    hold_time: u32,
+) -> Result<(Vec<u8>, AttributionData), Error> {
+    let mut packet = create_failure_packet_padded(secret, failure_message, padded_len)?;
+    // The HMACs cover the packet before this node's own obfuscation.
+    obfuscate_failure(secret, &mut packet);
+    let mut attribution = AttributionData::default();
+    attribution.add_hop(secret, &packet, hold_time);
+    obfuscate_failure(secret, &mut packet);
+    Ok((packet, attribution))
+}
+
+/// What an intermediate hop supporting `option_attribution_data` does with a failure coming
+/// back: adds its hold time and HMACs to the downstream `attribution_data` (or to an all-zero
+/// one when none came: BOLT 4 "MUST instantiate an all-zeroes `attribution_data` block"), then
+/// obfuscates the packet like [`obfuscate_failure`].
+pub fn forward_attributed_failure(
+    secret: &SharedSecret,
+    packet: &mut [u8],
+    downstream: Option<AttributionData>,
+    hold_time: u32,
+) -> AttributionData {
+    let mut attribution = downstream.unwrap_or_default();
+    attribution.add_hop(secret, packet, hold_time);
+    obfuscate_failure(secret, packet);
+    attribution
 }
 
 /// Applies this hop's `ammag` stream to a failure packet: what the failing node does last and

@@ -7,10 +7,14 @@
 //! with [`ForwardPayload::decode`], send `next_packet` on) or [`Peeled::Final`] (decode with
 //! [`FinalPayload::decode`]). A failing hop answers with [`create_failure_packet`]; every hop on
 //! the way back applies [`obfuscate_failure`]; the origin reads it with [`decode_failure`],
-//! which names the failing hop.
+//! which names the failing hop. With `option_attribution_data`, [`AttributionData`] adds each
+//! hop's hold time and HMACs ([`create_attributed_failure_packet`],
+//! [`forward_attributed_failure`], [`AttributionData::add_hop`] for fulfills) and the origin
+//! checks them with [`verify_attribution`].
 //!
 //! Entropy (the session key) is passed in; nothing here does IO or reads a clock.
 
+mod attribution;
 mod build;
 mod error;
 mod failure;
@@ -20,12 +24,17 @@ mod payload;
 mod peel;
 mod sphinx;
 
+pub use attribution::{
+    verify_attribution, AttributionData, AttributionReport, ATTRIBUTION_DATA_LEN,
+    MAX_ATTRIBUTED_HOPS,
+};
 pub use build::{build_onion, shift_size, BuiltOnion, MIN_PAYLOAD_LEN};
 pub use error::{Error, PayloadProblem};
 pub use failure::{FailureCode, FailureMessage};
 pub use failure_packet::{
-    create_failure_packet, create_failure_packet_padded, decode_failure, obfuscate_failure,
-    DecodedFailure, FAILURE_DECRYPTION_ROUNDS, FAILURE_PADDED_LEN,
+    create_attributed_failure_packet, create_failure_packet, create_failure_packet_padded,
+    decode_failure, forward_attributed_failure, obfuscate_failure, DecodedFailure,
+    FAILURE_DECRYPTION_ROUNDS, FAILURE_PADDED_LEN,
 };
 pub use packet::{
     OnionPacket, HMAC_LEN, HOP_PAYLOADS_LEN, ONION_VERSION, PACKET_LEN, PUBLIC_KEY_LEN,

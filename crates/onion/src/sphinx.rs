@@ -37,7 +37,8 @@ impl fmt::Debug for SharedSecret {
     }
 }
 
-/// The key types of BOLT 4 "Key Generation" (plus `ammag` from "Returning Errors").
+/// The key types of BOLT 4 "Key Generation" (plus `ammag` and `ammagext` from "Returning
+/// Errors").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyType {
     /// Obfuscates the hop payloads.
@@ -50,6 +51,8 @@ pub enum KeyType {
     Pad,
     /// Obfuscates a failure message on its way back.
     Ammag,
+    /// Obfuscates `attribution_data` on its way back (BOLT 4 "Returning Errors").
+    AmmagExt,
 }
 
 impl KeyType {
@@ -61,6 +64,7 @@ impl KeyType {
             KeyType::Um => b"um",
             KeyType::Pad => b"pad",
             KeyType::Ammag => b"ammag",
+            KeyType::AmmagExt => b"ammagext",
         }
     }
 }

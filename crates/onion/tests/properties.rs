@@ -5,8 +5,9 @@ use bitcoin::secp256k1::{PublicKey, Secp256k1, SecretKey};
 use proptest::collection::vec;
 use proptest::prelude::*;
 use shandian_onion::{
-    build_onion, create_failure_packet, decode_failure, obfuscate_failure, peel, Error,
-    FailureMessage, FinalPayload, ForwardPayload, OnionPacket, Peeled, SharedSecret, PACKET_LEN,
+    build_onion, create_attributed_failure_packet, decode_failure, forward_attributed_failure,
+    peel, verify_attribution, AttributionData, Error, FailureMessage, FinalPayload, ForwardPayload,
+    OnionPacket, Peeled, SharedSecret, PACKET_LEN,
 };
 use shandian_types::{BlockHeight, Msat};
 
@@ -77,6 +78,19 @@ proptest! {
     }
 
     #[test]
+    fn verifying_arbitrary_attribution_data_never_panics(
+        bytes in vec(any::<u8>(), 920..=920),
+        packet in vec(any::<u8>(), 0..400),
+        hops in 0usize..30,
+    ) {
+        let secrets: Vec<SharedSecret> =
+            (0..hops).map(|i| SharedSecret([i as u8; 32])).collect();
+        let data = AttributionData::from_slice(&bytes).unwrap();
+        let report = verify_attribution(&secrets, &packet, &data);
+        prop_assert_eq!(report.first_invalid_hop, if hops == 0 { None } else { Some(0) });
+    }
+
+    #[test]
     fn decoding_arbitrary_failure_packets_never_panics(
         bytes in vec(any::<u8>(), 0..600),
         hops in 0usize..30,
@@ -144,12 +158,21 @@ proptest! {
             htlc_msat: Msat(route[failing].0),
             height: BlockHeight(failing as u32),
         };
-        let mut reason = create_failure_packet(&hop_secrets[failing], &message).unwrap();
-        for secret in hop_secrets[..failing].iter().rev() {
-            obfuscate_failure(secret, &mut reason);
+        let (mut reason, mut attribution) = create_attributed_failure_packet(
+            &hop_secrets[failing],
+            &message.encode().unwrap(),
+            256,
+            failing as u32,
+        )
+        .unwrap();
+        for (hop, secret) in hop_secrets[..failing].iter().enumerate().rev() {
+            attribution = forward_attributed_failure(secret, &mut reason, Some(attribution), hop as u32);
         }
         let decoded = decode_failure(&built.shared_secrets, &reason).unwrap();
         prop_assert_eq!(decoded.hop, failing);
+        let report = verify_attribution(&built.shared_secrets[..=failing], &reason, &attribution);
+        prop_assert_eq!(report.first_invalid_hop, None);
+        prop_assert_eq!(report.hold_times, (0..=failing as u32).collect::<Vec<_>>());
         prop_assert_eq!(decoded.message, Ok(message));
     }
 }
