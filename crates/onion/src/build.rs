@@ -3,10 +3,12 @@
 
 use crate::error::Error;
 use crate::packet::{OnionPacket, HMAC_LEN, HOP_PAYLOADS_LEN, ONION_VERSION};
+use crate::payload::HopPayload;
 use crate::sphinx::{
     blinding_factor, derive_key, hmac_sha256, xor_stream, KeyType, SharedSecret, Stream,
 };
 use bitcoin::secp256k1::{PublicKey, Scalar, Secp256k1, SecretKey, Signing};
+use shandian_types::{NodeId, PaymentHash};
 use shandian_wire::bigsize;
 
 /// The smallest payload a hop may be given: BOLT 4 reserves lengths 0 and 1.
@@ -77,6 +79,28 @@ pub fn build_onion<C: Signing>(
         hmac: next_hmac,
     };
     Ok(BuiltOnion { packet, shared_secrets })
+}
+
+/// Builds the onion of a payment: `route` lists each hop's node id and typed payload in route
+/// order, every hop but the last a [`HopPayload::Forward`] and the last a
+/// [`HopPayload::Final`]; the associated data is the payment hash (BOLT 2 `update_add_htlc`).
+/// Send `packet.to_bytes()` as `onion_routing_packet`; keep `shared_secrets` to decode failures.
+pub fn build_payment_onion<C: Signing>(
+    secp: &Secp256k1<C>,
+    session_key: &SecretKey,
+    route: &[(NodeId, HopPayload)],
+    payment_hash: &PaymentHash,
+) -> Result<BuiltOnion, Error> {
+    let last = route.len().saturating_sub(1);
+    let mut hops = Vec::with_capacity(route.len());
+    for (index, (node_id, payload)) in route.iter().enumerate() {
+        let is_final = matches!(payload, HopPayload::Final(_));
+        if is_final != (index == last) {
+            return Err(Error::PayloadKindMismatch { hop: index });
+        }
+        hops.push((node_id.public_key(), payload.encode()));
+    }
+    build_onion(secp, session_key, &hops, payment_hash.as_bytes())
 }
 
 /// How many bytes a payload of `len` bytes occupies: BigSize length, payload, HMAC.

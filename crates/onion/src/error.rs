@@ -22,6 +22,13 @@ pub enum Error {
         /// Index of the hop in the route.
         hop: usize,
     },
+    /// A payment route must have forwarding payloads for every hop but the last, and a final
+    /// payload for the last.
+    #[error("hop {hop} has the wrong kind of payload for its place in the route")]
+    PayloadKindMismatch {
+        /// Index of the hop in the route.
+        hop: usize,
+    },
     /// The hop payloads do not fit the 1,300-byte `hop_payloads` field.
     #[error("route needs {needed} bytes of hop payloads, only {available} fit")]
     RouteTooLong {
@@ -147,6 +154,7 @@ impl Error {
             Error::BlindingOverflow => Some(FailureMessage::TemporaryNodeFailure),
             Error::PacketLength { .. }
             | Error::NoHops
+            | Error::PayloadKindMismatch { .. }
             | Error::PayloadTooShort { .. }
             | Error::RouteTooLong { .. }
             | Error::FailureMessageTooLong { .. }

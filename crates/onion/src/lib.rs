@@ -1,9 +1,9 @@
 //! BOLT 4 onion routing, sans-IO: Sphinx packets (build at the origin, peel at each hop), the
 //! TLV hop payloads inside them, and failure messages with their attribution.
 //!
-//! The origin calls [`build_onion`] with each hop's node id and encoded [`HopPayload`], a fresh
-//! session key and the payment hash, and keeps the returned shared secrets. Each hop calls
-//! [`peel`] with its node secret: the result is either [`Peeled::Forward`] (decode the payload
+//! The origin calls [`build_payment_onion`] with each hop's node id and [`HopPayload`], a fresh
+//! session key and the payment hash ([`build_onion`] takes raw payloads), and keeps the
+//! returned shared secrets. Each hop calls [`peel`] with its node secret: the result is either [`Peeled::Forward`] (decode the payload
 //! with [`ForwardPayload::decode`], send `next_packet` on) or [`Peeled::Final`] (decode with
 //! [`FinalPayload::decode`]). A failing hop answers with [`create_failure_packet`]; every hop on
 //! the way back applies [`obfuscate_failure`]; the origin reads it with [`decode_failure`],
@@ -28,7 +28,7 @@ pub use attribution::{
     verify_attribution, AttributionData, AttributionReport, ATTRIBUTION_DATA_LEN,
     MAX_ATTRIBUTED_HOPS,
 };
-pub use build::{build_onion, shift_size, BuiltOnion, MIN_PAYLOAD_LEN};
+pub use build::{build_onion, build_payment_onion, shift_size, BuiltOnion, MIN_PAYLOAD_LEN};
 pub use error::{Error, PayloadProblem};
 pub use failure::{FailureCode, FailureMessage};
 pub use failure_packet::{

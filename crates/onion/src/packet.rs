@@ -38,19 +38,31 @@ impl OnionPacket {
     pub fn decode(bytes: &[u8]) -> Result<OnionPacket, Error> {
         let bytes: &[u8; PACKET_LEN] =
             bytes.try_into().map_err(|_| Error::PacketLength { length: bytes.len() })?;
-        let (version, rest) = bytes.split_at(1);
-        let (public_key, rest) = rest.split_at(PUBLIC_KEY_LEN);
-        let (hop_payloads, hmac) = rest.split_at(HOP_PAYLOADS_LEN);
+        Ok(OnionPacket::from_bytes(bytes))
+    }
+
+    /// The packet from its fixed-size wire form (as `update_add_htlc` carries it).
+    pub fn from_bytes(bytes: &[u8; PACKET_LEN]) -> OnionPacket {
         let mut packet = OnionPacket {
-            version: version.first().copied().unwrap_or_default(),
+            version: bytes[0],
             public_key: [0; PUBLIC_KEY_LEN],
             hop_payloads: [0; HOP_PAYLOADS_LEN],
             hmac: [0; HMAC_LEN],
         };
-        packet.public_key.copy_from_slice(public_key);
-        packet.hop_payloads.copy_from_slice(hop_payloads);
-        packet.hmac.copy_from_slice(hmac);
-        Ok(packet)
+        packet.public_key.copy_from_slice(&bytes[1..1 + PUBLIC_KEY_LEN]);
+        packet.hop_payloads.copy_from_slice(&bytes[1 + PUBLIC_KEY_LEN..PACKET_LEN - HMAC_LEN]);
+        packet.hmac.copy_from_slice(&bytes[PACKET_LEN - HMAC_LEN..]);
+        packet
+    }
+
+    /// The packet's fixed-size wire form.
+    pub fn to_bytes(&self) -> [u8; PACKET_LEN] {
+        let mut bytes = [0u8; PACKET_LEN];
+        bytes[0] = self.version;
+        bytes[1..1 + PUBLIC_KEY_LEN].copy_from_slice(&self.public_key);
+        bytes[1 + PUBLIC_KEY_LEN..PACKET_LEN - HMAC_LEN].copy_from_slice(&self.hop_payloads);
+        bytes[PACKET_LEN - HMAC_LEN..].copy_from_slice(&self.hmac);
+        bytes
     }
 
     /// The packet's wire form.
@@ -96,6 +108,8 @@ mod tests {
         assert_eq!(packet.public_key[0], 2);
         assert_eq!(packet.hmac[31], 9);
         assert_eq!(packet.encode(), bytes);
+        assert_eq!(packet.to_bytes().to_vec(), bytes);
+        assert_eq!(OnionPacket::from_bytes(&packet.to_bytes()), packet);
         assert_eq!(packet.sha256_of_onion(), sha256(&[&bytes]));
         assert_eq!(
             OnionPacket::decode(&bytes[1..]),

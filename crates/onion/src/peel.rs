@@ -64,7 +64,7 @@ pub struct ReplayTag(pub [u8; 32]);
 /// Peels one layer of `packet` with this node's secret key.
 ///
 /// `associated_data` is the HTLC's payment hash. Errors map to BOLT 4 failure codes with
-/// [`Error::failure_code`]: a bad version, key or HMAC is a BADONION failure (sent back as
+/// [`Error::failure_message`]: a bad version, key or HMAC is a BADONION failure (sent back as
 /// `update_fail_malformed_htlc`); a malformed payload framing is `invalid_onion_payload`.
 pub fn peel<C: Verification>(
     secp: &Secp256k1<C>,

@@ -180,3 +180,37 @@ fn build_limits() {
     assert!(matches!(peeled.peeled, Peeled::Final { .. }));
     assert_eq!(OnionPacket::decode(&built.packet.encode()).unwrap().encode().len(), PACKET_LEN);
 }
+
+#[test]
+fn payment_onion_from_typed_payloads() {
+    use shandian_onion::{build_payment_onion, FinalPayload, ForwardPayload, HopPayload};
+    use shandian_types::{CltvExpiry, Msat, NodeId, PaymentHash, ShortChannelId};
+    let secp = Secp256k1::new();
+    let node = |i: u8| NodeId::from(PublicKey::from_secret_key(&secp, &key(i)));
+    let forward = HopPayload::Forward(ForwardPayload {
+        amt_to_forward: Msat(1000),
+        outgoing_cltv_value: CltvExpiry(100),
+        short_channel_id: ShortChannelId(7),
+    });
+    let last = FinalPayload::new(Msat(1000), CltvExpiry(100));
+    let hash = PaymentHash([3; 32]);
+    let route = vec![(node(1), forward.clone()), (node(2), HopPayload::Final(last.clone()))];
+    let built = build_payment_onion(&secp, &key(9), &route, &hash).unwrap();
+    let bytes = built.packet.to_bytes();
+    let first = peel(&secp, &key(1), &OnionPacket::from_bytes(&bytes), &hash.0).unwrap();
+    let Peeled::Forward { payload, next_packet } = first.peeled else { panic!("not forward") };
+    assert_eq!(HopPayload::Forward(ForwardPayload::decode(&payload).unwrap()), forward);
+    let second = peel(&secp, &key(2), &next_packet, &hash.0).unwrap();
+    assert_eq!(FinalPayload::decode(second.peeled.payload()).unwrap(), last);
+    // A final payload anywhere but last, or a forwarding one last, is refused.
+    let wrong = vec![(node(1), HopPayload::Final(last.clone())), (node(2), forward.clone())];
+    assert_eq!(
+        build_payment_onion(&secp, &key(9), &wrong, &hash),
+        Err(Error::PayloadKindMismatch { hop: 0 })
+    );
+    let no_final = vec![(node(1), forward)];
+    assert_eq!(
+        build_payment_onion(&secp, &key(9), &no_final, &hash),
+        Err(Error::PayloadKindMismatch { hop: 0 })
+    );
+}
