@@ -138,6 +138,9 @@ impl Session {
 
     /// One decrypted message (2-byte type and payload) from the peer.
     pub fn handle_message(&mut self, bytes: &[u8], now: Instant) -> Vec<Action> {
+        if self.is_closed() {
+            return Vec::new();
+        }
         match Message::decode(bytes) {
             Ok(message) => self.handle_decoded(message, now),
             Err(DecodeError::UnknownEvenMessage(t)) => {

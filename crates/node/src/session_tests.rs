@@ -141,3 +141,28 @@ fn bad_init_and_duplicate_init() {
     let actions = s.handle_message(&init.encode_message(), t0);
     assert_eq!(sends_warning_then_disconnects(&actions), &DisconnectReason::DuplicateInit);
 }
+
+proptest::proptest! {
+    /// Arbitrary peer bytes never panic; whatever happens, a closed session stays closed.
+    #[test]
+    fn arbitrary_messages_never_panic(msgs in proptest::collection::vec(
+        proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300), 0..8)) {
+        for start_active in [false, true] {
+            let (mut s, t0) = if start_active {
+                active()
+            } else {
+                (Session::new(config(), Instant::now()).0, Instant::now())
+            };
+            for msg in &msgs {
+                let was_closed = s.is_closed();
+                let actions = s.handle_message(msg, t0);
+                if was_closed {
+                    proptest::prop_assert!(actions.is_empty());
+                }
+                if actions.iter().any(|a| matches!(a, Action::Disconnect(_))) {
+                    proptest::prop_assert!(s.is_closed());
+                }
+            }
+        }
+    }
+}
