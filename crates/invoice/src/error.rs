@@ -116,3 +116,53 @@ pub enum Error {
     #[error("payee key in the 'n' field is not the signing key")]
     PayeeMismatch,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_message_is_one_line() {
+        let all = [
+            Error::MissingSeparator,
+            Error::MixedCase,
+            Error::InvalidChar('b'),
+            Error::InvalidHrp,
+            Error::InvalidChecksum,
+            Error::UnknownPrefix("lnxy".into()),
+            Error::InvalidAmount,
+            Error::InvalidMultiplier('x'),
+            Error::SubMillisatoshiAmount,
+            Error::AmountOverflow,
+            Error::TooShort,
+            Error::TruncatedField('d'),
+            Error::InvalidRecoveryId(4),
+            Error::MalformedSignature,
+            Error::SignatureNotRecoverable,
+            Error::HighS,
+            Error::SignatureMismatch,
+            Error::MissingPaymentHash,
+            Error::MissingPaymentSecret,
+            Error::MissingDescription,
+            Error::DescriptionAndHash,
+            Error::DuplicateField('p'),
+            Error::InvalidDescription,
+            Error::NonMinimalField('x'),
+            Error::ValueOverflow('c'),
+            Error::InvalidRouteHint,
+            Error::InvalidFallback,
+            Error::UnknownRequiredFeature(100),
+            Error::MissingFeatureDependency { feature: 17, requires: 14 },
+            Error::ZeroAmount,
+            Error::MissingTimestamp,
+            Error::TimestampOutOfRange,
+            Error::FieldTooLong('d'),
+            Error::PayeeMismatch,
+        ];
+        let mut messages: Vec<String> = all.iter().map(ToString::to_string).collect();
+        assert!(messages.iter().all(|m| !m.is_empty() && !m.contains('\n')));
+        messages.sort();
+        messages.dedup();
+        assert_eq!(messages.len(), all.len(), "every reason reads differently");
+    }
+}
