@@ -5,7 +5,8 @@
 use bitcoin::secp256k1::{ecdh, PublicKey, Scalar, Secp256k1, SecretKey};
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use shandian_onion::{
-    build_onion, create_failure_packet, decode_failure, peel, FailureMessage, ForwardPayload,
+    build_onion, create_attributed_failure_packet, create_failure_packet, decode_failure,
+    forward_attributed_failure, peel, verify_attribution, FailureMessage, ForwardPayload,
     HopPayload, OnionPacket, SharedSecret,
 };
 use shandian_types::{CltvExpiry, Msat, ShortChannelId};
@@ -81,5 +82,26 @@ fn benches(c: &mut Criterion) {
     });
 }
 
-criterion_group!(onion, benches);
+/// `option_attribution_data`: one hop's work on the way back (20 truncated HMACs), and the
+/// origin verifying a failure from the 20th hop.
+fn attribution(c: &mut Criterion) {
+    let secrets: Vec<SharedSecret> = (1..=20u8).map(|i| SharedSecret([i; 32])).collect();
+    let (mut packet, mut data) =
+        create_attributed_failure_packet(&secrets[19], &[0x20, 0x02], 256, 1).unwrap();
+    c.bench_function("attribution: add one hop", |b| {
+        b.iter(|| {
+            let mut data = data.clone();
+            data.add_hop(black_box(&secrets[0]), black_box(&packet), 3);
+            data
+        })
+    });
+    for (hop, secret) in secrets.iter().enumerate().take(19).rev() {
+        data = forward_attributed_failure(secret, &mut packet, Some(data), hop as u32);
+    }
+    c.bench_function("attribution: verify 20 hops", |b| {
+        b.iter(|| verify_attribution(black_box(&secrets), black_box(&packet), black_box(&data)))
+    });
+}
+
+criterion_group!(onion, benches, attribution);
 criterion_main!(onion);
