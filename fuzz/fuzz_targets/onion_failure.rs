@@ -1,5 +1,5 @@
-//! Arbitrary bytes as a returned failure packet at the origin, and as a `failuremsg`. Nothing
-//! may panic; a packet the first hop creates from the bytes must be attributed to it.
+//! Arbitrary bytes as a returned failure packet at the origin, as `attribution_data`, and as a
+//! `failuremsg`. Nothing may panic; a packet the first hop creates from the bytes must be attributed to it.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -10,6 +10,15 @@ use shandian_onion::{
 fuzz_target!(|data: &[u8]| {
     let secrets: Vec<SharedSecret> = (1..=5u8).map(|i| SharedSecret([i; 32])).collect();
     let _ = decode_failure(&secrets, data);
+
+    // The first 920 bytes as `attribution_data`, the rest as the failure packet it covers.
+    if let Some(attribution) =
+        data.get(..ATTRIBUTION_DATA_LEN).and_then(AttributionData::from_slice)
+    {
+        let packet = data.get(ATTRIBUTION_DATA_LEN..).unwrap_or_default();
+        let report = verify_attribution(&secrets, packet, &attribution);
+        assert!(report.hold_times.len() <= secrets.len());
+    }
 
     if let Ok(message) = FailureMessage::decode(data) {
         let encoded = message.encode().unwrap();
