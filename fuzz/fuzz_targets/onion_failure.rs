@@ -1,10 +1,12 @@
 //! Arbitrary bytes as a returned failure packet at the origin, as `attribution_data`, and as a
-//! `failuremsg`. Nothing may panic; a packet the first hop creates from the bytes must be attributed to it.
+//! `failuremsg`. Nothing may panic; a packet hop 2 creates from the bytes must be attributed
+//! to it.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use shandian_onion::{
-    create_failure_packet_padded, decode_failure, obfuscate_failure, FailureMessage, SharedSecret,
+    create_failure_packet_padded, decode_failure, obfuscate_failure, verify_attribution,
+    AttributionData, FailureMessage, SharedSecret, ATTRIBUTION_DATA_LEN,
 };
 
 fuzz_target!(|data: &[u8]| {
