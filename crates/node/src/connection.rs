@@ -217,13 +217,14 @@ impl Connection<'_> {
         for action in actions {
             match action {
                 Action::Send(message) => self.send(&message).await?,
-                Action::Ready { features } => {
+                Action::Ready(features) => {
                     self.ready = true;
                     let info = PeerInfo {
                         node_id: self.node_id,
                         addr: self.addr,
                         inbound: self.inbound,
-                        features,
+                        features: features.remote,
+                        negotiated: features.negotiated,
                     };
                     tracing::info!(peer = %self.node_id, addr = %self.addr, inbound = self.inbound,
                         "peer connected");

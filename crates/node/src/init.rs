@@ -2,22 +2,43 @@
 
 use bitcoin::constants::ChainHash;
 use shandian_types::Features;
-use shandian_wire::Init;
+use shandian_wire::features::bits;
+use shandian_wire::{negotiate, FeatureError, FeaturesExt, Init};
 
 /// The features a node advertises unless configured otherwise: the BOLT 9 features marked
 /// ASSUMED (`option_data_loss_protect`, `var_onion_optin`, `option_static_remotekey`,
 /// `payment_secret`, `option_channel_type`), as optional bits. Every current implementation
 /// sets (and many require) them, so knowing them is what lets us peer with anyone.
 pub fn default_features() -> Features {
-    Features::from_bits([1, 9, 13, 15, 45])
+    let mut features = Features::new();
+    for even in [
+        bits::OPTION_DATA_LOSS_PROTECT,
+        bits::VAR_ONION_OPTIN,
+        bits::OPTION_STATIC_REMOTEKEY,
+        bits::PAYMENT_SECRET,
+        bits::OPTION_CHANNEL_TYPE,
+    ] {
+        features.set_optional(even);
+    }
+    features
+}
+
+/// A peer's accepted `init`, as far as features go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InitFeatures {
+    /// The peer's `features | globalfeatures`.
+    pub remote: Features,
+    /// What both sides agreed on (BOLT 1/9 negotiation, `shandian_wire::negotiate`).
+    pub negotiated: Features,
 }
 
 /// Why a peer's `init` was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InitError {
-    /// BOLT 1/9: the peer requires (sets the even bit of) a feature we do not know.
-    #[error("peer requires unknown feature bit {0}")]
-    UnknownRequiredFeature(usize),
+    /// BOLT 1/9: the peer requires a feature we do not offer, or its vector lacks a
+    /// dependency.
+    #[error(transparent)]
+    Features(#[from] FeatureError),
     /// BOLT 1: `networks` contains no chain we are on.
     #[error("no common chain in networks")]
     NoCommonChain,
@@ -31,28 +52,25 @@ pub fn local_init(features: &Features, chain: ChainHash) -> Init {
     init
 }
 
-/// Checks the peer's `init` against our features and chain and returns its combined features.
+/// Checks the peer's `init` against our features and chain.
 pub fn check_remote_init(
     init: &Init,
     local: &Features,
     chain: ChainHash,
-) -> Result<Features, InitError> {
+) -> Result<InitFeatures, InitError> {
     // BOLT 1: MUST combine (bitwise OR) the two feature bitmaps into one logical map.
-    let features = init.combined_features();
-    // BOLT 1: upon receiving unknown even feature bits that are non-zero: MUST close the
-    // connection. A feature is known to us if we advertise either bit of its pair.
-    if let Some(bit) =
-        features.bits().find(|&bit| bit % 2 == 0 && !local.is_set(bit) && !local.is_set(bit + 1))
-    {
-        return Err(InitError::UnknownRequiredFeature(bit));
-    }
+    let remote = init.combined_features();
+    // BOLT 1: upon receiving unknown even feature bits that are non-zero, or a vector that
+    // does not set all known transitive dependencies: MUST close the connection. A required
+    // feature we do not offer is unknown to us.
+    let negotiated = negotiate(local, &remote)?;
     // BOLT 1: upon receiving `networks` containing no common chains: MAY close the connection.
     if let Some(networks) = &init.networks {
         if !networks.contains(&chain) {
             return Err(InitError::NoCommonChain);
         }
     }
-    Ok(features)
+    Ok(InitFeatures { remote, negotiated })
 }
 
 #[cfg(test)]
@@ -69,17 +87,30 @@ mod tests {
         let ours = default_features();
         let init = local_init(&Features::from_bits([8, 13, 101]), regtest());
         let got = check_remote_init(&init, &ours, regtest()).unwrap();
-        assert!(got.is_set(8) && got.is_set(101));
+        assert!(got.remote.is_set(8) && got.remote.is_set(101));
+        // var_onion_optin: they require it, we offer it; static_remotekey: both optional.
+        assert!(got.negotiated.is_set(8) && got.negotiated.is_set(13));
+        assert!(!got.negotiated.is_set(101) && !got.negotiated.is_set(1));
     }
 
     #[test]
     fn refuses_unknown_required_even_in_global_features() {
         let mut init = Init::new(Features::new());
         init.global_features = Features::from_bits([10]);
-        assert_eq!(
+        assert!(matches!(
             check_remote_init(&init, &default_features(), regtest()),
-            Err(InitError::UnknownRequiredFeature(10))
-        );
+            Err(InitError::Features(FeatureError::RemoteRequires { bit: 10, .. }))
+        ));
+    }
+
+    #[test]
+    fn refuses_missing_dependency() {
+        // basic_mpp (17) without payment_secret.
+        let init = local_init(&Features::from_bits([9, 17]), regtest());
+        assert!(matches!(
+            check_remote_init(&init, &default_features(), regtest()),
+            Err(InitError::Features(FeatureError::MissingDependency { .. }))
+        ));
     }
 
     #[test]

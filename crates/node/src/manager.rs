@@ -23,6 +23,8 @@ pub struct PeerInfo {
     pub inbound: bool,
     /// Its `init` features (`features | globalfeatures`).
     pub features: Features,
+    /// The features both sides agreed on (BOLT 9).
+    pub negotiated: Features,
 }
 
 /// Connection changes, for observers (tests, logs, the API). Lossy under load (a

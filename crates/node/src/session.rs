@@ -14,7 +14,7 @@ use bitcoin::constants::ChainHash;
 use shandian_types::{ChannelId, Features};
 use shandian_wire::{DecodeError, Init, Message, Ping, Warning};
 
-use crate::init::{check_remote_init, local_init, InitError};
+use crate::init::{check_remote_init, local_init, InitError, InitFeatures};
 
 /// Timing and identity settings shared by every session.
 #[derive(Debug, Clone)]
@@ -36,11 +36,8 @@ pub struct SessionConfig {
 pub enum Action {
     /// Encrypt and send this message.
     Send(Message),
-    /// `init` has been exchanged: the peer is ready, with these (combined) features.
-    Ready {
-        /// The peer's `features | globalfeatures`.
-        features: Features,
-    },
+    /// `init` has been exchanged: the peer is ready, with these features.
+    Ready(InitFeatures),
     /// Hand this message to the application (channels, gossip, ...).
     Deliver(Message),
     /// Close the connection (after sending any `Send` returned before this).
@@ -215,7 +212,7 @@ impl Session {
                     next_ping: now + self.config.ping_interval,
                     pending_ping: None,
                 });
-                vec![Action::Ready { features }]
+                vec![Action::Ready(features)]
             }
             Err(e) => self.fail(DisconnectReason::Init(e)),
         }

@@ -19,7 +19,7 @@ fn active() -> (Session, Instant) {
     assert!(matches!(actions.as_slice(), [Action::Send(Message::Init(_))]));
     let their_init = local_init(&crate::init::default_features(), config().chain);
     let actions = s.handle_message(&their_init.encode_message(), t0);
-    assert!(matches!(actions.as_slice(), [Action::Ready { .. }]));
+    assert!(matches!(actions.as_slice(), [Action::Ready(_)]));
     (s, t0)
 }
 

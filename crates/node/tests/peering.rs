@@ -330,3 +330,38 @@ async fn non_bolt1_messages_reach_the_handler_and_replies_reach_the_peer() {
     assert_eq!(peer.recv_skipping_pings().await, Message::Warning(warning));
     node.shutdown().await;
 }
+
+/// A `tracing` writer into a shared buffer.
+#[derive(Clone, Default)]
+struct LogBuffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn start_logs_node_id_and_listen_address() {
+    let logs = LogBuffer::default();
+    let writer = logs.clone();
+    let subscriber =
+        tracing_subscriber::fmt().with_ansi(false).with_writer(move || writer.clone()).finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::start(config(dir.path())).await.unwrap();
+    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let id = node.node_id().to_string();
+    assert_eq!(id.len(), 66);
+    assert!(
+        text.lines().any(|l| l.contains("INFO")
+            && l.contains(&id)
+            && l.contains(&node.listen_addr().to_string())),
+        "{text}"
+    );
+    node.shutdown().await;
+}
