@@ -38,7 +38,7 @@ pub(crate) struct Required {
 
 /// A BOLT 11 invoice whose signature has been checked and whose fields follow the rules.
 ///
-/// Keeps the exact signed text, so [`Invoice::to_string`] gives back the invoice it was
+/// Keeps the exact signed text, so `to_string()` (its `Display`) gives back the invoice it was
 /// decoded from (in lowercase), including fields this reader skipped.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Invoice {
