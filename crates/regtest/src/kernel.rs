@@ -22,6 +22,7 @@ use bitcoinkernel::{
 use crate::error::Error;
 
 const CURRENT_FILE: &str = "CURRENT";
+const VALID: &str = "valid";
 
 /// The last block the kernel checked, with Core's verdict (filled by a validation callback).
 type LastChecked = Arc<Mutex<Option<(BlockHash, String)>>>;
@@ -64,7 +65,7 @@ impl Kernel {
             .with_block_checked_validation(
                 move |block: KBlock, state: BlockValidationStateRef<'_>| {
                     let verdict = match state.mode() {
-                        ValidationMode::Valid => "valid".to_owned(),
+                        ValidationMode::Valid => VALID.to_owned(),
                         _ => format!("{:?}", state.result()),
                     };
                     if let Ok(mut slot) = sink.lock() {
@@ -87,20 +88,26 @@ impl Kernel {
         if let Ok(mut slot) = self.last_checked.lock() {
             *slot = None;
         }
-        match self.chainman.process_block(&kblock) {
-            ProcessBlockResult::NewBlock => Ok(()),
-            ProcessBlockResult::Duplicate => Err(Error::DuplicateBlock),
-            ProcessBlockResult::Rejected => {
-                let reason = self
-                    .last_checked
-                    .lock()
-                    .ok()
-                    .and_then(|slot| slot.clone())
-                    .filter(|(h, _)| *h == hash)
-                    .map(|(_, r)| r)
-                    .unwrap_or_else(|| "rejected".to_owned());
+        let result = self.chainman.process_block(&kblock);
+        // `NewBlock` only means "stored": scripts are checked when the block is connected, and
+        // the block-checked callback reports that verdict.
+        let verdict = self
+            .last_checked
+            .lock()
+            .ok()
+            .and_then(|slot| slot.clone())
+            .filter(|(h, _)| *h == hash)
+            .map(|(_, r)| r);
+        match (result, verdict) {
+            (ProcessBlockResult::Duplicate, _) => Err(Error::DuplicateBlock),
+            (ProcessBlockResult::Rejected, reason) => Err(Error::BlockRejected {
+                hash,
+                reason: reason.unwrap_or_else(|| "rejected".to_owned()),
+            }),
+            (ProcessBlockResult::NewBlock, Some(reason)) if reason != VALID => {
                 Err(Error::BlockRejected { hash, reason })
             }
+            (ProcessBlockResult::NewBlock, _) => Ok(()),
         }
     }
 

@@ -84,14 +84,16 @@ pub(crate) fn select_transactions(mempool: &Mempool) -> Vec<&MempoolEntry> {
 /// `commitment` is given.
 fn coinbase(
     height: u32,
+    extra_nonce: u64,
     script: &ScriptBuf,
     value: Amount,
     commitment: Option<[u8; 32]>,
 ) -> Transaction {
-    // BIP 34: the height first; OP_0 keeps the scriptSig at least 2 bytes long.
+    // BIP 34: the height first; then an extra nonce, so that a block re-mined at the same
+    // height after a reorg differs from the one it replaces.
     let script_sig = Builder::new()
         .push_int(i64::from(height))
-        .push_opcode(bitcoin::opcodes::OP_0)
+        .push_slice(extra_nonce.to_le_bytes())
         .into_script();
     let mut output = vec![TxOut { value, script_pubkey: script.clone() }];
     let mut witness = Witness::new();
@@ -139,14 +141,15 @@ pub(crate) fn build_block(
         },
         txdata: Vec::with_capacity(txs.len().saturating_add(1)),
     };
-    block.txdata.push(coinbase(height, script, value, None));
+    let extra_nonce: u64 = rand::random();
+    block.txdata.push(coinbase(height, extra_nonce, script, value, None));
     block.txdata.extend(txs);
     if has_witness {
         // The witness root treats the coinbase's wtxid as zero, so it can be computed first.
         let root = block.witness_root().ok_or(Error::EmptyBlock)?;
         let commitment = Block::compute_witness_commitment(&root, &[0u8; 32]);
         if let Some(first) = block.txdata.first_mut() {
-            *first = coinbase(height, script, value, Some(commitment.to_byte_array()));
+            *first = coinbase(height, extra_nonce, script, value, Some(commitment.to_byte_array()));
         }
     }
     block.header.merkle_root = block.compute_merkle_root().ok_or(Error::EmptyBlock)?;
