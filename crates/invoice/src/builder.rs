@@ -1,5 +1,6 @@
 //! Building and signing an invoice.
 
+use crate::features::default_invoice_features;
 use crate::field::{tag, Field, RouteHintHop};
 use crate::invoice::{check_fields, signed_hash, TIMESTAMP_WORDS};
 use crate::{hrp, words, Currency, Error, Fallback, Invoice};
@@ -42,12 +43,20 @@ pub struct InvoiceBuilder {
     amount: Option<Msat>,
     timestamp: Option<u64>,
     fields: Vec<Field>,
+    /// Whether [`InvoiceBuilder::features`] was called (otherwise the defaults are added).
+    features_chosen: bool,
 }
 
 impl InvoiceBuilder {
     /// An empty invoice for `currency`.
     pub fn new(currency: Currency) -> InvoiceBuilder {
-        InvoiceBuilder { currency, amount: None, timestamp: None, fields: Vec::new() }
+        InvoiceBuilder {
+            currency,
+            amount: None,
+            timestamp: None,
+            fields: Vec::new(),
+            features_chosen: false,
+        }
     }
 
     /// The amount requested (omit to let the payer choose).
@@ -110,13 +119,15 @@ impl InvoiceBuilder {
         self
     }
 
-    /// The features of the payment; an empty set removes the field (BOLT 11: MUST omit the
-    /// `9` field altogether when no bit is set).
-    pub fn features(self, features: Features) -> Self {
+    /// The features of the payment. Without this call the invoice carries
+    /// [`default_invoice_features`] (var_onion_optin and payment_secret required, basic_mpp
+    /// optional), which payers such as LDK insist on; an empty set omits the field (BOLT 11:
+    /// MUST omit the `9` field altogether when no bit is set).
+    pub fn features(mut self, features: Features) -> Self {
+        self.features_chosen = true;
         if features.is_empty() {
-            let mut builder = self;
-            builder.fields.retain(|f| f.tag() != tag::FEATURES);
-            return builder;
+            self.fields.retain(|f| f.tag() != tag::FEATURES);
+            return self;
         }
         self.set(Field::Features(features), &[])
     }
@@ -140,7 +151,7 @@ impl InvoiceBuilder {
 
     /// Checks the invoice and signs it with `key` (RFC 6979 deterministic, low-S).
     pub fn sign_with<C: Signing>(
-        self,
+        mut self,
         secp: &Secp256k1<C>,
         key: &SecretKey,
     ) -> Result<Invoice, Error> {
@@ -149,6 +160,9 @@ impl InvoiceBuilder {
             return Err(Error::TimestampOutOfRange);
         }
         let hrp = hrp::encode(self.currency, self.amount)?;
+        if !self.features_chosen && !self.fields.iter().any(|f| f.tag() == tag::FEATURES) {
+            self.fields.push(Field::Features(default_invoice_features()));
+        }
         let mut signed_data = words::from_u64_fixed(timestamp, TIMESTAMP_WORDS);
         // Each field is read back from its words, as a decoder will read it, so the invoice
         // returned equals the one its text decodes to (even for fields given raw).

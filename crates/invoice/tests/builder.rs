@@ -39,7 +39,7 @@ fn a_minimal_invoice_uses_the_defaults() {
     assert!(!decoded.is_expired(1_700_003_600));
     assert!(decoded.is_expired(1_700_003_601));
     assert_eq!(decoded.min_final_cltv_expiry_delta(), CltvExpiryDelta(18));
-    assert_eq!(decoded.features(), None);
+    assert_eq!(decoded.features(), Some(&default_invoice_features()));
     assert_eq!(decoded.payee(), node(0x42));
     assert!(!decoded.has_payee_field());
 }
@@ -118,6 +118,10 @@ fn setting_a_field_again_replaces_it_in_place() {
         .unwrap();
     let tags: Vec<char> = invoice.fields().iter().map(|f| f.tag().to_char()).collect();
     assert_eq!(tags, vec!['p', 's', 'x', 'h']);
+    let without_features_call = minimal().sign(&key()).unwrap();
+    let tags: Vec<char> =
+        without_features_call.fields().iter().map(|f| f.tag().to_char()).collect();
+    assert_eq!(tags, vec!['p', 's', 'd', '9']);
     assert_eq!(invoice.expiry_secs(), 20);
     assert_eq!(invoice.description(), &Description::Hash(sha256::Hash::hash(b"long")));
     assert!(invoice.matches_description("long"));
