@@ -2,15 +2,42 @@
 //!
 //! Each subcommand lives in its own module; `main` only parses arguments and dispatches.
 
-use clap::Parser;
+mod decode_invoice;
+mod node;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
 
 /// Shandian, a Lightning Network node.
 #[derive(Parser)]
-#[command(version, about, arg_required_else_help = true)]
-struct Cli {}
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
 
-fn main() {
-    // Subcommands arrive with the crates that implement them; until then `--help` and
-    // `--version` are all the binary answers.
-    Cli::parse();
+#[derive(Subcommand)]
+enum Command {
+    /// Run the Lightning node daemon.
+    Node(node::NodeArgs),
+    /// Decode a BOLT 11 invoice and print it as JSON (no running node needed).
+    #[command(name = "decodeinvoice")]
+    DecodeInvoice(decode_invoice::DecodeInvoiceArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        Command::Node(args) => node::run(args),
+        Command::DecodeInvoice(args) => decode_invoice::run(args),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            // One line on stderr, the whole cause chain joined, as scripts expect.
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
 }
