@@ -39,6 +39,9 @@ pub enum ConnectionError {
     /// The session closed the connection (protocol violation, timeout, bad `init`).
     #[error("{0}")]
     Session(#[from] DisconnectReason),
+    /// The peer stopped reading: a message could not be written within the pong timeout.
+    #[error("write stalled for {0:?}")]
+    WriteTimeout(Duration),
     /// A newer connection to the same peer replaced this one.
     #[error("replaced by a newer connection")]
     Replaced,
@@ -248,7 +251,12 @@ impl Connection<'_> {
     async fn send(&mut self, message: &Message) -> Result<(), ConnectionError> {
         self.wire.clear();
         self.encryptor.encrypt(&message.encode(), &mut self.wire)?;
-        self.writer.write_all(&self.wire).await?;
+        // A peer that stops reading would otherwise stall this task, and with it everyone
+        // queueing messages for it; treat it like a peer that stops answering pings.
+        let limit = self.shared.config.pong_timeout;
+        tokio::time::timeout(limit, self.writer.write_all(&self.wire))
+            .await
+            .map_err(|_| ConnectionError::WriteTimeout(limit))??;
         Ok(())
     }
 }

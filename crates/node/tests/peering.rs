@@ -365,3 +365,34 @@ async fn start_logs_node_id_and_listen_address() {
     );
     node.shutdown().await;
 }
+
+#[tokio::test]
+async fn peer_that_stops_reading_is_dropped_and_senders_are_released() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(dir.path());
+    cfg.ping_interval = Duration::from_secs(60);
+    cfg.pong_timeout = Duration::from_millis(500);
+    let node = Node::start(cfg).await.unwrap();
+    let mut events = node.subscribe();
+    let _stuck = RawPeer::connect_with_init(&node).await;
+    let PeerEvent::Connected(info) = next_event(&mut events).await else {
+        panic!("expected connected");
+    };
+    let big = shandian_wire::Warning {
+        channel_id: shandian_types::ChannelId([0; 32]),
+        data: vec![0; 60_000],
+    };
+    // We never read, so the socket buffers fill and a write stalls; the sends must then fail
+    // rather than block for ever.
+    let sending = async {
+        let mut sent = 0usize;
+        while node.send(info.node_id, Message::Warning(big.clone())).await.is_ok() {
+            sent += 1;
+        }
+        sent
+    };
+    let sent = timeout(WAIT, sending).await.expect("sends stop blocking");
+    assert!(sent > 10, "only {sent} messages fit");
+    assert_eq!(next_event(&mut events).await, PeerEvent::Disconnected(info.node_id));
+    node.shutdown().await;
+}
