@@ -1,0 +1,10 @@
+//! A bitcoind JSON-RPC client that works unchanged against Bitcoin Core and `shandian chain`.
+
+mod auth;
+mod client;
+mod error;
+mod transport;
+
+pub use auth::RpcAuth;
+pub use client::{BlockchainInfo, RpcClient};
+pub use error::RpcError;
