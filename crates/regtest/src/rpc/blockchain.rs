@@ -135,7 +135,7 @@ pub(crate) fn getblockheader(chain: &RegtestChain, params: Params) -> Result<Val
 }
 
 pub(crate) fn getblock(chain: &RegtestChain, params: Params) -> Result<Value, RpcError> {
-    let args = Args::new(params, &["blockhash", "verbosity"], 1, "getblock \"blockhash\" ( verbosity )\n\nIf verbosity is 0, returns a string that is serialized, hex-encoded data for block 'hash'.\nIf verbosity is 1, returns an Object with information about block <hash>.\nIf verbosity is 2, returns an Object with information about block <hash> and information about each transaction.")?;
+    let args = Args::new(params, &["blockhash", "verbosity|verbose"], 1, "getblock \"blockhash\" ( verbosity )\n\nIf verbosity is 0, returns a string that is serialized, hex-encoded data for block 'hash'.\nIf verbosity is 1, returns an Object with information about block <hash>.\nIf verbosity is 2, returns an Object with information about block <hash> and information about each transaction.")?;
     let hash: BlockHash = args.hash(0, "blockhash")?;
     let verbosity = args.verbosity(1, 1)?;
     let info = chain.header(&hash).ok_or_else(block_not_found)?;

@@ -43,7 +43,9 @@ impl Args {
             Params::Named(map) => {
                 let mut values = vec![Value::Null; names.len()];
                 for (key, value) in map {
-                    let pos = names.iter().position(|n| *n == key).ok_or_else(|| {
+                    // A name may list aliases: "verbosity|verbose".
+                    let pos = names.iter().position(|n| n.split('|').any(|a| a == key));
+                    let pos = pos.ok_or_else(|| {
                         RpcError::new(
                             code::INVALID_PARAMETER,
                             format!("Unknown named parameter {key}"),

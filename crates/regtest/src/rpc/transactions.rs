@@ -27,7 +27,7 @@ fn max_feerate(args: &Args, i: usize) -> Result<Option<u64>, RpcError> {
 }
 
 pub(crate) fn getrawtransaction(chain: &RegtestChain, params: Params) -> Result<Value, RpcError> {
-    let args = Args::new(params, &["txid", "verbose", "blockhash"], 1, "getrawtransaction \"txid\" ( verbosity \"blockhash\" )\n\nBy default, this call only returns a transaction if it is in the mempool. (This server keeps a transaction index, so confirmed transactions are found too.)")?;
+    let args = Args::new(params, &["txid", "verbosity|verbose", "blockhash"], 1, "getrawtransaction \"txid\" ( verbosity \"blockhash\" )\n\nBy default, this call only returns a transaction if it is in the mempool. (This server keeps a transaction index, so confirmed transactions are found too.)")?;
     let txid: Txid = args.hash(0, "parameter 1")?;
     let verbosity = args.verbosity(1, 0)?;
     let in_block: Option<BlockHash> = match args.opt_str(2)? {
