@@ -15,6 +15,7 @@ use crate::kernel::Kernel;
 use crate::mempool::{Accepted, Mempool, MempoolEntry, NextBlock};
 use crate::miner::{build_block, select_transactions};
 use crate::persist;
+use crate::utxo::Utxo;
 use crate::view::ChainView;
 
 /// The active tip.
@@ -311,6 +312,14 @@ impl RegtestChain {
         let s = self.state();
         let height = s.view.height_of(hash).ok_or(Error::BlockNotFound(*hash))?;
         s.kernel.block_at(height)
+    }
+
+    /// The outputs spent by each non-coinbase transaction of an active-chain block, in
+    /// transaction and input order (from Core's undo data).
+    pub fn block_spent_outputs(&self, hash: &BlockHash) -> Result<Vec<Vec<Utxo>>, Error> {
+        let s = self.state();
+        let height = s.view.height_of(hash).ok_or(Error::BlockNotFound(*hash))?;
+        s.kernel.spent_outputs_at(height)
     }
 
     /// A transaction from the mempool or the active chain.

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 
 use bitcoin::consensus::{deserialize, serialize};
 use bitcoin::hashes::Hash;
-use bitcoin::BlockHash;
+use bitcoin::{Amount, BlockHash, ScriptBuf, TxOut};
 use bitcoinkernel::prelude::*;
 use bitcoinkernel::{
     Block as KBlock, BlockValidationStateRef, ChainType, ChainstateManager, Context,
@@ -20,6 +20,7 @@ use bitcoinkernel::{
 };
 
 use crate::error::Error;
+use crate::utxo::Utxo;
 
 const CURRENT_FILE: &str = "CURRENT";
 const VALID: &str = "valid";
@@ -135,6 +136,39 @@ impl Kernel {
     /// The active-chain block at `height`, decoded.
     pub(crate) fn block_at(&self, height: u32) -> Result<bitcoin::Block, Error> {
         Ok(deserialize(&self.raw_block_at(height)?)?)
+    }
+
+    /// The outputs spent by each non-coinbase transaction of the active-chain block at
+    /// `height`, in input order (Core's undo data).
+    pub(crate) fn spent_outputs_at(&self, height: u32) -> Result<Vec<Vec<Utxo>>, Error> {
+        if height == 0 {
+            return Ok(Vec::new());
+        }
+        let entry = self
+            .chainman
+            .active_chain()
+            .at_height(height as usize)
+            .ok_or(Error::HeightOutOfRange(height))?;
+        let undo = self.chainman.read_spent_outputs(&entry)?;
+        let mut per_tx = Vec::with_capacity(undo.count());
+        for tx in undo.iter() {
+            let coins = tx
+                .coins()
+                .map(|coin| {
+                    let out = coin.output();
+                    Utxo {
+                        txout: TxOut {
+                            value: Amount::from_sat(u64::try_from(out.value()).unwrap_or(0)),
+                            script_pubkey: ScriptBuf::from_bytes(out.script_pubkey().to_bytes()),
+                        },
+                        height: coin.confirmation_height(),
+                        is_coinbase: coin.is_coinbase(),
+                    }
+                })
+                .collect();
+            per_tx.push(coins);
+        }
+        Ok(per_tx)
     }
 
     /// Replays the active chain up to `keep_height` into a fresh chainstate and switches to it:

@@ -221,6 +221,15 @@ async fn transaction_and_mempool_methods() {
     let block_hash = mined["hash"].as_str().unwrap().to_owned();
     assert_eq!(node.call("getbestblockhash", json!([])).await, block_hash);
     assert_eq!(node.call("getrawmempool", json!([])).await, json!([]));
+    // getblock verbosity 2 carries each transaction's fee, verbosity 3 its prevouts.
+    let b2 = node.call("getblock", json!([block_hash, 2])).await;
+    assert_eq!(b2["tx"][1]["fee"], 0.00002);
+    assert!(b2["tx"][0].get("fee").is_none());
+    let b3 = node.call("getblock", json!({"blockhash": block_hash, "verbosity": 3})).await;
+    let prevout = &b3["tx"][1]["vin"][0]["prevout"];
+    assert_eq!(prevout["generated"], true);
+    assert_eq!(prevout["height"], 1);
+    assert_eq!(prevout["value"], 50.0);
     let confirmed = node.call("getrawtransaction", json!([txid, 1, block_hash])).await;
     assert_eq!(confirmed["blockhash"], block_hash);
     assert_eq!(confirmed["confirmations"], 1);

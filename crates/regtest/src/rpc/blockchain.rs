@@ -150,10 +150,52 @@ pub(crate) fn getblock(chain: &RegtestChain, params: Params) -> Result<Value, Rp
     let txs: Vec<Value> = if verbosity == 1 {
         block.txdata.iter().map(|tx| json!(tx.compute_txid().to_string())).collect()
     } else {
-        block.txdata.iter().map(|tx| Value::Object(script_json::transaction(tx, true))).collect()
+        let spent = chain.block_spent_outputs(&hash).unwrap_or_default();
+        block
+            .txdata
+            .iter()
+            .enumerate()
+            .map(|(i, tx)| {
+                let prevouts = i.checked_sub(1).and_then(|j| spent.get(j));
+                Value::Object(tx_with_prevouts(tx, prevouts, verbosity >= 3))
+            })
+            .collect()
     };
     obj.insert("tx".into(), Value::Array(txs));
     Ok(Value::Object(obj))
+}
+
+/// A block transaction at verbosity 2 (with `fee`) or 3 (also each input's `prevout`).
+fn tx_with_prevouts(
+    tx: &bitcoin::Transaction,
+    prevouts: Option<&Vec<crate::utxo::Utxo>>,
+    with_prevout: bool,
+) -> Map<String, Value> {
+    let mut obj = script_json::transaction(tx, true);
+    let Some(prevouts) = prevouts.filter(|p| p.len() == tx.input.len()) else { return obj };
+    let value_in = prevouts.iter().try_fold(0u64, |a, p| a.checked_add(p.txout.value.to_sat()));
+    let value_out = tx.output.iter().try_fold(0u64, |a, o| a.checked_add(o.value.to_sat()));
+    if let Some(fee) = value_in.zip(value_out).and_then(|(i, o)| i.checked_sub(o)) {
+        obj.insert("fee".into(), json!(bitcoin::Amount::from_sat(fee).to_btc()));
+    }
+    if with_prevout {
+        if let Some(Value::Array(vin)) = obj.get_mut("vin") {
+            for (input, prev) in vin.iter_mut().zip(prevouts) {
+                if let Value::Object(input) = input {
+                    input.insert(
+                        "prevout".into(),
+                        json!({
+                            "generated": prev.is_coinbase,
+                            "height": prev.height,
+                            "value": prev.txout.value.to_btc(),
+                            "scriptPubKey": script_json::script_pubkey(&prev.txout.script_pubkey),
+                        }),
+                    );
+                }
+            }
+        }
+    }
+    obj
 }
 
 pub(crate) fn invalidateblock(chain: &RegtestChain, params: Params) -> Result<Value, RpcError> {
