@@ -150,3 +150,61 @@ pub fn decode_failure(secrets: &[SharedSecret], packet: &[u8]) -> Result<Decoded
     let message = FailureMessage::decode(&failure_message);
     Ok(DecodedFailure { hop, failure_message, code, message })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A packet from `secret` with an authentic HMAC over an arbitrary `body`.
+    fn authentic(secret: &SharedSecret, body: &[u8]) -> Vec<u8> {
+        let mut packet = hmac_sha256(&secret.key(KeyType::Um), &[body]).to_vec();
+        packet.extend_from_slice(body);
+        obfuscate_failure(secret, &mut packet);
+        packet
+    }
+
+    #[test]
+    fn pads_to_256_and_reports_lengths() {
+        let secret = SharedSecret([1; 32]);
+        let packet = create_failure_packet(&secret, &FailureMessage::MppTimeout).unwrap();
+        assert_eq!(packet.len(), HMAC_LEN + 2 + 2 + 2 + 254);
+        // A longer message is not truncated; it just gets no padding.
+        let long = vec![0x20; 300];
+        let packet = create_failure_packet_padded(&secret, &long, 0).unwrap();
+        assert_eq!(packet.len(), HMAC_LEN + 2 + 300 + 2);
+        assert_eq!(decode_failure(&[secret], &packet).unwrap().failure_message, long);
+        let huge = vec![0; 70_000];
+        assert_eq!(
+            create_failure_packet_padded(&secret, &huge, 0),
+            Err(Error::FailureMessageTooLong { length: 70_000 })
+        );
+    }
+
+    #[test]
+    fn unattributable_and_malformed_packets() {
+        let secrets = [SharedSecret([1; 32]), SharedSecret([2; 32])];
+        assert_eq!(
+            decode_failure(&secrets, &[0; 35]),
+            Err(Error::FailurePacketTooShort { length: 35 })
+        );
+        let packet = create_failure_packet(&secrets[1], &FailureMessage::ExpiryTooFar).unwrap();
+        assert_eq!(decode_failure(&[], &packet), Err(Error::FailureNotAttributable));
+        // Missing the first hop's layer: no hop matches.
+        assert_eq!(decode_failure(&secrets, &packet), Err(Error::FailureNotAttributable));
+        // An authentic packet whose `failure_len` runs past its end.
+        let packet = authentic(&secrets[0], &[0xff, 0xff, 0, 0]);
+        assert_eq!(
+            decode_failure(&secrets, &packet),
+            Err(Error::MalformedFailurePacket { hop: 0 })
+        );
+        // An authentic packet with an empty or malformed `failuremsg`: the hop is still known.
+        let packet = authentic(&secrets[0], &[0, 0, 0, 0]);
+        let decoded = decode_failure(&secrets, &packet).unwrap();
+        assert_eq!((decoded.hop, decoded.code), (0, None));
+        assert_eq!(decoded.message, Err(Error::FailureMessageEmpty));
+        let packet = authentic(&secrets[0], &[0, 3, 0x40, 0x0f, 1, 0, 0]);
+        let decoded = decode_failure(&secrets, &packet).unwrap();
+        assert_eq!(decoded.code, Some(FailureCode::INCORRECT_OR_UNKNOWN_PAYMENT_DETAILS));
+        assert_eq!(decoded.message, Err(Error::MalformedFailureData { code: 0x400f }));
+    }
+}
