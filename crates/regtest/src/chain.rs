@@ -383,6 +383,21 @@ impl RegtestChain {
         self.state().accept(tx, max_feerate_per_kvb, true)
     }
 
+    /// Checks a package in order without changing the mempool: each transaction may spend
+    /// outputs of the ones before it (as `testmempoolaccept` with several transactions).
+    pub fn test_package(
+        &self,
+        txs: Vec<Transaction>,
+        max_feerate_per_kvb: Option<u64>,
+    ) -> Vec<Result<Accepted, MempoolReject>> {
+        let s = self.state();
+        let mut scratch = s.mempool.clone();
+        let next = s.next_block();
+        txs.into_iter()
+            .map(|tx| scratch.accept(tx, &s.view, &next, max_feerate_per_kvb, false))
+            .collect()
+    }
+
     /// Mines `n` blocks paying to `script`, each filled from the mempool.
     pub fn mine(&self, n: u32, script: &ScriptBuf) -> Result<Vec<BlockHash>, Error> {
         let mut hashes = Vec::with_capacity(n as usize);

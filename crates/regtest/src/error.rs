@@ -73,6 +73,12 @@ pub enum MempoolReject {
         /// Sum of outputs.
         value_out: Amount,
     },
+    /// More than 25 unconfirmed transactions in a chain (Core's default ancestor limit).
+    #[error("too-long-mempool-chain, too many unconfirmed ancestors [limit: 25]")]
+    TooLongMempoolChain,
+    /// An unspendable output burns more than the caller's `maxburnamount`.
+    #[error("Unspendable output exceeds maximum configured by user (maxburnamount)")]
+    MaxBurnExceeded,
     /// The fee is below 1 sat/vB.
     #[error("min relay fee not met, {fee} < {required}")]
     MinRelayFee {
@@ -104,6 +110,7 @@ impl MempoolReject {
             }
             MempoolReject::MinRelayFee { .. } => "min relay fee not met".to_owned(),
             MempoolReject::MaxFeeExceeded => "max-fee-exceeded".to_owned(),
+            MempoolReject::TooLongMempoolChain => "too-long-mempool-chain".to_owned(),
             other => other.to_string(),
         }
     }
@@ -111,7 +118,9 @@ impl MempoolReject {
     /// The JSON-RPC error code `sendrawtransaction` returns for this rejection.
     pub fn rpc_code(&self) -> i32 {
         match self {
-            MempoolReject::MissingInputs | MempoolReject::MaxFeeExceeded => -25,
+            MempoolReject::MissingInputs
+            | MempoolReject::MaxFeeExceeded
+            | MempoolReject::MaxBurnExceeded => -25,
             MempoolReject::AlreadyInChain => -27,
             _ => -26,
         }

@@ -15,6 +15,8 @@ use crate::view::ChainView;
 
 /// Confirmations a coinbase output needs before it may be spent.
 const COINBASE_MATURITY: u32 = 100;
+/// Core's default `-limitancestorcount`: a transaction and its unconfirmed ancestors.
+const MAX_ANCESTORS: usize = 25;
 
 /// A transaction in the mempool.
 #[derive(Debug, Clone)]
@@ -69,7 +71,7 @@ pub struct Accepted {
 type ResolvedInputs = (Vec<TxOut>, Vec<CoinAge>, Vec<Txid>);
 
 /// The set of unconfirmed transactions.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct Mempool {
     entries: HashMap<Txid, MempoolEntry>,
     spends: HashMap<OutPoint, Txid>,
@@ -150,6 +152,9 @@ impl Mempool {
             if fee.to_sat().saturating_mul(1000) > max.saturating_mul(vsize) {
                 return Err(MempoolReject::MaxFeeExceeded);
             }
+        }
+        if !parents.is_empty() && self.ancestors_of_parents(&parents) + 1 > MAX_ANCESTORS {
+            return Err(MempoolReject::TooLongMempoolChain);
         }
         verify_inputs(&tx, &spent)?;
         let accepted = Accepted { txid, wtxid: tx.compute_wtxid(), vsize, fee };
@@ -236,6 +241,15 @@ impl Mempool {
     /// Mempool transactions spending outputs of `txid`.
     pub(crate) fn children(&self, txid: &Txid) -> Vec<Txid> {
         self.entries.values().filter(|e| e.parents.contains(txid)).map(|e| e.txid).collect()
+    }
+
+    /// Number of distinct transactions among `parents` and their ancestors.
+    fn ancestors_of_parents(&self, parents: &[Txid]) -> usize {
+        let mut all: HashSet<Txid> = parents.iter().copied().collect();
+        for p in parents {
+            all.extend(self.ancestors(p));
+        }
+        all.len()
     }
 
     /// All in-mempool ancestors of `txid` (not including itself).

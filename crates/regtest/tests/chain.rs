@@ -304,3 +304,53 @@ fn restart_keeps_tip_utxos_and_mempool() {
     chain.mine(1, &w.script).unwrap();
     assert!(chain.mempool_txids().is_empty());
 }
+
+#[test]
+fn mempool_chains_mined_parents_first_and_limited_to_25() {
+    let w = Wallet::new(12);
+    let (_dir, chain) = funded_chain(&w);
+    let (mut op, mut value) = coinbase_outpoint(&chain, 1);
+    let mut txids = Vec::new();
+    for i in 0..25u64 {
+        // Each child pays more than its parent: fee order alone would put children first.
+        let tx = w.self_spend(op, value, 1_000 + 1_000 * i);
+        txids.push(chain.submit_tx(tx.clone()).unwrap());
+        op = OutPoint { txid: tx.compute_txid(), vout: 0 };
+        value = tx.output[0].value;
+    }
+    let tx = w.self_spend(op, value, 100_000);
+    assert_eq!(chain.submit_tx(tx), Err(MempoolReject::TooLongMempoolChain));
+    let entry = chain.mempool_entry(&txids[24]).unwrap();
+    assert_eq!(entry.ancestor.0, 25);
+    let top = chain.mempool_entry(&txids[0]).unwrap();
+    assert_eq!(top.descendant.0, 25);
+    assert_eq!(top.spent_by, vec![txids[1]]);
+    // An independent, higher-paying transaction and the chain all fit in one block.
+    let (op2, value2) = coinbase_outpoint(&chain, 2);
+    let rich = chain.submit_tx(w.self_spend(op2, value2, 500_000)).unwrap();
+    let hash = chain.mine(1, &w.script).unwrap()[0];
+    let block = chain.block(&hash).unwrap();
+    let mined: Vec<_> = block.txdata.iter().skip(1).map(|t| t.compute_txid()).collect();
+    assert_eq!(mined.len(), 26);
+    assert_eq!(mined[0], rich);
+    assert_eq!(&mined[1..], &txids[..]);
+    assert!(chain.mempool_txids().is_empty());
+}
+
+#[test]
+fn package_test_does_not_touch_mempool() {
+    let w = Wallet::new(13);
+    let (_dir, chain) = funded_chain(&w);
+    let (op, value) = coinbase_outpoint(&chain, 1);
+    let parent = w.self_spend(op, value, 1_000);
+    let child = w.self_spend(
+        OutPoint { txid: parent.compute_txid(), vout: 0 },
+        parent.output[0].value,
+        1_000,
+    );
+    // Alone, the child's input is missing; in a package after its parent it is fine.
+    assert_eq!(chain.test_tx(child.clone(), None), Err(MempoolReject::MissingInputs));
+    let results = chain.test_package(vec![parent, child], None);
+    assert!(results.iter().all(|r| r.is_ok()), "{results:?}");
+    assert!(chain.mempool_txids().is_empty());
+}

@@ -97,6 +97,17 @@ pub(crate) fn sendrawtransaction(chain: &RegtestChain, params: Params) -> Result
         )
     })?;
     let max = max_feerate(&args, 1)?;
+    let max_burn = match args.opt_f64(2)? {
+        Some(btc) => Amount::from_btc(btc)
+            .map_err(|_| RpcError::new(code::TYPE_ERROR, "Amount out of range"))?,
+        None => Amount::ZERO,
+    };
+    let burns = tx.output.iter().any(|o| {
+        (o.script_pubkey.is_op_return() || o.script_pubkey.len() > 10_000) && o.value > max_burn
+    });
+    if burns {
+        return Err(reject_error(&MempoolReject::MaxBurnExceeded));
+    }
     match chain.submit_tx_with_max_feerate(tx, max) {
         Ok(txid) => Ok(json!(txid.to_string())),
         Err(reject) => Err(reject_error(&reject)),
@@ -124,13 +135,14 @@ pub(crate) fn testmempoolaccept(chain: &RegtestChain, params: Params) -> Result<
         })?;
         txs.push(tx);
     }
-    let results = txs.into_iter().map(|tx| {
-        let txid = tx.compute_txid();
-        let wtxid = tx.compute_wtxid();
+    let ids: Vec<(Txid, bitcoin::Wtxid)> =
+        txs.iter().map(|tx| (tx.compute_txid(), tx.compute_wtxid())).collect();
+    let outcomes = chain.test_package(txs, max);
+    let results = ids.into_iter().zip(outcomes).map(|((txid, wtxid), outcome)| {
         let mut obj = Map::new();
         obj.insert("txid".into(), json!(txid.to_string()));
         obj.insert("wtxid".into(), json!(wtxid.to_string()));
-        match chain.test_tx(tx, max) {
+        match outcome {
             Ok(acc) => {
                 obj.insert("allowed".into(), json!(true));
                 obj.insert("vsize".into(), json!(acc.vsize));
