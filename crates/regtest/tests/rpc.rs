@@ -161,6 +161,18 @@ async fn chain_methods() {
     assert_eq!(out["bestblock"], hashes[100]);
     assert_eq!(node.call("gettxout", json!([cb_txid.to_string(), 7])).await, Value::Null);
 
+    // submitblock: a block built in process, then the same again (duplicate).
+    let block = node.chain.create_block(&w.script, None).unwrap();
+    let hex_block = serialize_hex(&block);
+    assert_eq!(node.call("submitblock", json!([hex_block])).await, Value::Null);
+    assert_eq!(node.call("getbestblockhash", json!([])).await, block.block_hash().to_string());
+    assert_eq!(node.call("submitblock", json!([hex_block])).await, "duplicate");
+    let tips = node.call("getchaintips", json!([])).await;
+    assert_eq!(tips[0]["height"], 102);
+    let decoded = node.call("decoderawtransaction", json!([serialize_hex(&block.txdata[0])])).await;
+    assert_eq!(decoded["txid"], block.txdata[0].compute_txid().to_string());
+    assert!(node.call("getdifficulty", json!([])).await.as_f64().unwrap() > 0.0);
+
     let up = node.call("uptime", json!([])).await;
     assert!(up.is_u64());
     let net = node.call("getnetworkinfo", json!([])).await;

@@ -4,7 +4,7 @@ use serde_json::Value;
 
 use crate::chain::RegtestChain;
 use crate::rpc::protocol::{code, Params, RpcError};
-use crate::rpc::{blockchain, mining, transactions};
+use crate::rpc::{blockchain, extras, mining, transactions};
 
 type Method = fn(&RegtestChain, Params) -> Result<Value, RpcError>;
 
@@ -29,6 +29,12 @@ fn lookup(name: &str) -> Option<Method> {
         "generateblock" => mining::generateblock,
         "getnetworkinfo" => mining::getnetworkinfo,
         "uptime" => mining::uptime,
+        "submitblock" => extras::submitblock,
+        "getchaintips" => extras::getchaintips,
+        "decoderawtransaction" => extras::decoderawtransaction,
+        "getdifficulty" => extras::getdifficulty,
+        "getconnectioncount" => extras::getconnectioncount,
+        "ping" => extras::ping,
         _ => return None,
     })
 }
@@ -73,6 +79,10 @@ mod tests {
         "generateblock",
         "getnetworkinfo",
         "uptime",
+        "submitblock",
+        "getchaintips",
+        "decoderawtransaction",
+        "getdifficulty",
         "nosuchmethod",
     ];
 

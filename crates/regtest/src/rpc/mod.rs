@@ -8,6 +8,7 @@ mod auth;
 mod blockchain;
 mod descriptor;
 mod dispatch;
+mod extras;
 mod mining;
 mod params;
 mod protocol;
