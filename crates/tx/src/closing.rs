@@ -90,3 +90,45 @@ impl ClosingSpec {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bitcoin::hashes::Hash;
+    use bitcoin::WPubkeyHash;
+
+    fn script(b: u8) -> ScriptBuf {
+        ScriptBuf::new_p2wpkh(&WPubkeyHash::from_byte_array([b; 20]))
+    }
+
+    fn spec(local: u64, remote: u64, fee: u64) -> ClosingSpec {
+        ClosingSpec {
+            funding_outpoint: OutPoint::null(),
+            local: Some(ClosingOutput { script_pubkey: script(2), balance: Msat(local) }),
+            remote: Some(ClosingOutput { script_pubkey: script(1), balance: Msat(remote) }),
+            fee: Amount::from_sat(fee),
+            fee_payer: Side::Local,
+            dust_limit: Amount::from_sat(546),
+        }
+    }
+
+    #[test]
+    fn fee_rounding_dust_and_order() {
+        let tx = spec(5_000_999, 7_000_000, 1000).legacy_tx().unwrap();
+        assert_eq!(tx.input[0].sequence, Sequence::MAX);
+        assert_eq!(tx.lock_time, absolute::LockTime::ZERO);
+        // Rounded down, the fee taken from the payer, smallest output first.
+        assert_eq!(tx.output[0].value, Amount::from_sat(4000));
+        assert_eq!(tx.output[1].value, Amount::from_sat(7000));
+        // Equal values sort by script.
+        let tx = spec(8_000_000, 7_000_000, 1000).legacy_tx().unwrap();
+        assert_eq!(tx.output[0].script_pubkey, script(1));
+        // The payer's output falls below dust and disappears.
+        let tx = spec(1_500_000, 7_000_000, 1000).simple_close_tx(99).unwrap();
+        assert_eq!(tx.output.len(), 1);
+        assert_eq!(tx.input[0].sequence, Sequence::ENABLE_RBF_NO_LOCKTIME);
+        assert_eq!(tx.lock_time.to_consensus_u32(), 99);
+        assert_eq!(spec(500_000, 500_000, 0).legacy_tx(), Err(Error::NoOutputs));
+        assert_eq!(spec(500_000, 9_000_000, 1000).legacy_tx(), Err(Error::FeeExceedsValue));
+    }
+}
