@@ -5,9 +5,29 @@
 //! yields a value or a [`DecodeError`], never a panic — because every byte here may come from a
 //! hostile peer.
 //!
-//! Decode a whole message (2-byte type + payload) with [`Message::decode`] and encode one with
-//! [`Message::encode`]. Each message struct also implements [`WireMessage`] for working with one
-//! message type directly.
+//! # Messages
+//!
+//! Decode a whole message (2-byte type + payload, as the BOLT 8 transport delivers it) with
+//! [`Message::decode`] and encode one with [`Message::encode`]; [`Message::msg_type`] gives the
+//! type number. Each message struct also implements [`WireMessage`] (`TYPE`,
+//! `decode_payload`, `encode_payload`) and converts into [`Message`] with `From`.
+//!
+//! The BOLT 1 rules are applied here, so callers only act on the outcome:
+//! - an unknown odd type decodes to [`Message::UnknownOdd`]: ignore it;
+//! - an unknown even type is [`DecodeError::UnknownEvenMessage`]: close the connection;
+//! - a known message that is too short, has an invalid point or signature, or whose TLV
+//!   extension breaks the TLV rules is another [`DecodeError`]: close the connection.
+//!
+//! The tail of every message is parsed as its TLV extension (unknown odd records ignored,
+//! unknown even ones rejected), except for the three signed gossip messages, which keep their
+//! tail verbatim in `excess_data` because the signature covers it; use [`signed_part`] and
+//! [`signature_hash`] to verify them as received.
+//!
+//! # Features
+//!
+//! [`features`] names the BOLT 9 bits ([`features::bits`]), their contexts and dependencies,
+//! reports unknown required bits ([`FeaturesExt::unknown_required_bits`]) and computes what two
+//! `init`s agree on ([`negotiate`], [`Init::negotiate`]).
 
 mod address;
 pub mod bigsize;
