@@ -486,3 +486,65 @@ proptest! {
         }
     }
 }
+
+/// LDK's own `init` (default configuration) decodes here, negotiates with the features the
+/// node advertises by default (the ASSUMED BOLT 9 bits, optional), and passes our dependency
+/// check; and an `update_add_htlc` carrying LDK's odd `skimmed_fee_msat` TLV (65537) decodes
+/// with the TLV ignored.
+#[test]
+fn ldk_init_negotiates_and_ldk_only_tlvs_are_ignored() {
+    use lightning::ln::channelmanager::provided_init_features;
+    use lightning::util::config::UserConfig;
+    use shandian_types::Features;
+
+    let ldk_features = provided_init_features(&UserConfig::default());
+    let ldk_init =
+        msgs::Init { features: ldk_features, networks: None, remote_network_address: None };
+    let Message::Init(theirs) = back(16, &ldk_init) else { panic!("not init") };
+    let remote = theirs.combined_features();
+    assert!(remote.unknown_required_bits().is_empty(), "{remote:?}");
+    remote.check_dependencies().unwrap();
+    let ours = Init::new(Features::from_bits([1, 9, 13, 15, 45]));
+    let agreed = ours.negotiate(&theirs).unwrap();
+    for bit in [
+        features::bits::VAR_ONION_OPTIN,
+        features::bits::OPTION_STATIC_REMOTEKEY,
+        features::bits::PAYMENT_SECRET,
+        features::bits::OPTION_CHANNEL_TYPE,
+    ] {
+        assert!(agreed.offers(bit), "bit {bit} not negotiated: {agreed:?}");
+    }
+    // Without var_onion_optin, which LDK requires (bit 8), negotiation fails naming it.
+    assert!(remote.requires_feature(features::bits::VAR_ONION_OPTIN));
+    {
+        let lacking = Init::new(Features::from_bits([1, 13, 15, 45]));
+        assert!(matches!(
+            lacking.negotiate(&theirs),
+            Err(FeatureError::RemoteRequires { name: Some("var_onion_optin"), .. })
+        ));
+    }
+
+    let add = msgs::UpdateAddHTLC {
+        channel_id: lightning::ln::types::ChannelId([3; 32]),
+        htlc_id: 7,
+        amount_msat: 5000,
+        payment_hash: lightning::types::payment::PaymentHash([4; 32]),
+        cltv_expiry: 144,
+        skimmed_fee_msat: Some(12),
+        onion_routing_packet: msgs::OnionPacket {
+            version: 0,
+            public_key: Ok(ldk_init_key()),
+            hop_data: [9; 1300],
+            hmac: [8; 32],
+        },
+        blinding_point: Some(ldk_init_key()),
+    };
+    let Message::UpdateAddHtlc(ours) = back(128, &add) else { panic!("not update_add_htlc") };
+    assert_eq!((ours.id, ours.amount_msat.0, ours.cltv_expiry.0), (7, 5000, 144));
+    assert_eq!(ours.blinding_point, Some(ldk_init_key()));
+}
+
+fn ldk_init_key() -> bitcoin::secp256k1::PublicKey {
+    let secp = bitcoin::secp256k1::Secp256k1::new();
+    bitcoin::secp256k1::SecretKey::from_slice(&[7; 32]).unwrap().public_key(&secp)
+}
