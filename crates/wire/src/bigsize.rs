@@ -6,7 +6,9 @@ use crate::error::DecodeError;
 pub fn decode(bytes: &[u8]) -> Result<(u64, usize), DecodeError> {
     let short =
         |needed: usize| DecodeError::ShortRead { needed: needed.saturating_sub(bytes.len()) };
-    let tail = |len: usize| bytes.get(1..1 + len).ok_or_else(|| short(1 + len));
+    let tail = |len: usize| {
+        bytes.get(1..).and_then(|t| t.get(..len)).ok_or_else(|| short(len.saturating_add(1)))
+    };
     let be = |b: &[u8]| b.iter().fold(0u64, |acc, &x| (acc << 8) | u64::from(x));
     let (value, used, minimum) = match bytes.first() {
         None => return Err(short(1)),

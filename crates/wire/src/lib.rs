@@ -29,6 +29,18 @@
 //! reports unknown required bits ([`FeaturesExt::unknown_required_bits`]) and computes what two
 //! `init`s agree on ([`negotiate`], [`Init::negotiate`]).
 
+// Peer input never panics (DESIGN.md principle 5): these are enforced mechanically outside tests.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::indexing_slicing,
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::arithmetic_side_effects
+    )
+)]
+
 mod address;
 pub mod bigsize;
 pub mod bolt1;

@@ -34,7 +34,7 @@ impl<'a> Reader<'a> {
     /// Reads exactly `len` bytes.
     pub fn read_bytes(&mut self, len: usize) -> Result<&'a [u8], DecodeError> {
         if self.rest.len() < len {
-            return Err(DecodeError::ShortRead { needed: len - self.rest.len() });
+            return Err(DecodeError::ShortRead { needed: len.saturating_sub(self.rest.len()) });
         }
         let (head, tail) = self.rest.split_at(len);
         self.rest = tail;

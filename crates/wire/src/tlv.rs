@@ -78,8 +78,12 @@ impl<'a> TlvStream<'a> {
     /// and are rejected.
     pub fn encode(records: &mut [(u64, Vec<u8>)]) -> Result<Vec<u8>, DuplicateTlvType> {
         records.sort_by_key(|(t, _)| *t);
-        if let Some(pair) = records.windows(2).find(|w| w[0].0 == w[1].0) {
-            return Err(DuplicateTlvType(pair[0].0));
+        let duplicate = records.windows(2).find_map(|pair| match pair {
+            [(a, _), (b, _)] if a == b => Some(*a),
+            _ => None,
+        });
+        if let Some(tlv_type) = duplicate {
+            return Err(DuplicateTlvType(tlv_type));
         }
         let mut out = Vec::new();
         for (tlv_type, value) in records.iter() {
@@ -92,7 +96,9 @@ impl<'a> TlvStream<'a> {
 
     /// The encoded size of one record.
     pub fn record_len(tlv_type: u64, value_len: usize) -> usize {
-        bigsize::encoded_len(tlv_type) + bigsize::encoded_len(value_len as u64) + value_len
+        bigsize::encoded_len(tlv_type)
+            .saturating_add(bigsize::encoded_len(value_len as u64))
+            .saturating_add(value_len)
     }
 }
 
