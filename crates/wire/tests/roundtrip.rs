@@ -109,3 +109,22 @@ fn truncated_known_messages_fail() {
         );
     }
 }
+
+#[test]
+fn invalid_points_and_signatures_are_decode_errors() {
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let open = opening()[0].new_tree(&mut runner).unwrap().current();
+    let mut bytes = open.encode();
+    // funding_pubkey follows type(2), chain_hash, temporary_channel_id, 6 u64s, u32, 2 u16s.
+    let at = 2 + 32 + 32 + 6 * 8 + 4 + 2 + 2;
+    assert!(matches!(bytes[at], 2 | 3));
+    bytes[at] = 5; // not a compressed-point prefix
+    assert_eq!(Message::decode(&bytes), Err(DecodeError::InvalidPoint));
+
+    let signed = opening()[3].new_tree(&mut runner).unwrap().current();
+    let mut bytes = signed.encode();
+    assert_eq!(signed.msg_type(), 35);
+    // funding_signed: r = all ones is above the curve order.
+    bytes[2 + 32..2 + 32 + 32].fill(0xff);
+    assert_eq!(Message::decode(&bytes), Err(DecodeError::InvalidSignature));
+}
