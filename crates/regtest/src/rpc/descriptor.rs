@@ -25,8 +25,8 @@ pub(crate) fn with_checksum(desc: &str) -> String {
         let pos = pos as u64;
         chk = polymod(chk, pos & 31);
         groups.push(pos >> 5);
-        if groups.len() == 3 {
-            chk = polymod(chk, groups[0] * 9 + groups[1] * 3 + groups[2]);
+        if let [a, b, c] = groups.as_slice() {
+            chk = polymod(chk, a * 9 + b * 3 + c);
             groups.clear();
         }
     }
