@@ -86,7 +86,7 @@ pub use htlc::{
     AttributionData, OnionPacket, UpdateAddHtlc, UpdateFailHtlc, UpdateFailMalformedHtlc,
     UpdateFulfillHtlc, ONION_PACKET_LEN,
 };
-pub use message::{Message, WireMessage};
+pub use message::{message_name, Message, WireMessage};
 pub use reader::{read_truncated, Reader};
 pub use reestablish::{ChannelReestablish, FundingTxidFlags};
 pub use tlv::{DuplicateTlvType, TlvRecord, TlvStream};

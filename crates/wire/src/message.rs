@@ -147,7 +147,48 @@ messages! {
     GossipTimestampFilter(gossip_query::GossipTimestampFilter),
 }
 
+/// The BOLT name of a message type this crate knows (`"update_add_htlc"`), for logs.
+pub fn message_name(msg_type: u16) -> Option<&'static str> {
+    Some(match msg_type {
+        1 => "warning",
+        16 => "init",
+        17 => "error",
+        18 => "ping",
+        19 => "pong",
+        32 => "open_channel",
+        33 => "accept_channel",
+        34 => "funding_created",
+        35 => "funding_signed",
+        36 => "channel_ready",
+        38 => "shutdown",
+        39 => "closing_signed",
+        128 => "update_add_htlc",
+        130 => "update_fulfill_htlc",
+        131 => "update_fail_htlc",
+        132 => "commitment_signed",
+        133 => "revoke_and_ack",
+        134 => "update_fee",
+        135 => "update_fail_malformed_htlc",
+        136 => "channel_reestablish",
+        256 => "channel_announcement",
+        257 => "node_announcement",
+        258 => "channel_update",
+        259 => "announcement_signatures",
+        261 => "query_short_channel_ids",
+        262 => "reply_short_channel_ids_end",
+        263 => "query_channel_range",
+        264 => "reply_channel_range",
+        265 => "gossip_timestamp_filter",
+        _ => return None,
+    })
+}
+
 impl Message {
+    /// The BOLT name of this message (`"unknown"` for [`Message::UnknownOdd`]), for logs.
+    pub fn name(&self) -> &'static str {
+        message_name(self.msg_type()).unwrap_or("unknown")
+    }
+
     /// Decodes a whole message: the 2-byte big-endian type, then the payload.
     ///
     /// BOLT 1: an unknown odd type decodes to [`Message::UnknownOdd`] (ignore it); an unknown
