@@ -20,6 +20,7 @@ use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio::time::{sleep_until, Instant};
 
+use crate::init::remote_addr_for;
 use crate::manager::PeerInfo;
 use crate::node::Shared;
 use crate::session::{Action, DisconnectReason, Session};
@@ -187,7 +188,9 @@ impl Connection<'_> {
         // manager once `init` has been exchanged (BOLT 1: nothing else before `init`).
         let (outgoing_tx, mut outgoing) = mpsc::channel::<Message>(64);
         let mut outgoing_tx = Some(outgoing_tx);
-        let (mut session, actions) = Session::new(self.shared.session.clone(), now());
+        // BOLT 1: the receiver of a connection SHOULD tell the peer the address it sees.
+        let remote_addr = if self.inbound { remote_addr_for(self.addr) } else { None };
+        let (mut session, actions) = Session::new(self.shared.session.clone(), remote_addr, now());
         if let Err(e) = self.apply(actions, &mut outgoing_tx).await {
             return e;
         }

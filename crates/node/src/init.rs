@@ -1,9 +1,11 @@
 //! Building our `init` and judging the peer's (BOLT 1 and BOLT 9).
 
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+
 use bitcoin::constants::ChainHash;
 use shandian_types::Features;
 use shandian_wire::features::bits;
-use shandian_wire::{negotiate, FeatureError, FeaturesExt, Init};
+use shandian_wire::{negotiate, FeatureError, FeaturesExt, Init, NetAddress};
 
 /// The features a node advertises unless configured otherwise: the BOLT 9 features marked
 /// ASSUMED (`option_data_loss_protect`, `var_onion_optin`, `option_static_remotekey`,
@@ -50,6 +52,40 @@ pub fn local_init(features: &Features, chain: ChainHash) -> Init {
     let mut init = Init::new(features.clone());
     init.networks = Some(vec![chain]);
     init
+}
+
+/// The `remote_addr` to put in our `init` for an inbound connection from `peer`: BOLT 1 says
+/// the receiver SHOULD set it (so a node behind NAT learns its public address) and SHOULD NOT
+/// set a private address, so loopback, private, link-local and similar ranges give `None`.
+pub fn remote_addr_for(peer: SocketAddr) -> Option<NetAddress> {
+    let port = peer.port();
+    match peer.ip() {
+        IpAddr::V4(addr) => public_v4(addr).then_some(NetAddress::Ipv4 { addr, port }),
+        IpAddr::V6(addr) => match addr.to_ipv4_mapped() {
+            Some(v4) => public_v4(v4).then_some(NetAddress::Ipv4 { addr: v4, port }),
+            None => public_v6(addr).then_some(NetAddress::Ipv6 { addr, port }),
+        },
+    }
+}
+
+fn public_v4(a: Ipv4Addr) -> bool {
+    let [first, second, ..] = a.octets();
+    // 100.64.0.0/10 is carrier-grade NAT space.
+    let shared = first == 100 && (64..128).contains(&second);
+    !(a.is_private()
+        || a.is_loopback()
+        || a.is_link_local()
+        || a.is_unspecified()
+        || a.is_broadcast()
+        || a.is_documentation()
+        || shared)
+}
+
+fn public_v6(a: Ipv6Addr) -> bool {
+    let first = a.segments()[0];
+    let unique_local = first & 0xfe00 == 0xfc00;
+    let link_local = first & 0xffc0 == 0xfe80;
+    !(a.is_loopback() || a.is_unspecified() || unique_local || link_local)
 }
 
 /// Checks the peer's `init` against our features and chain.
@@ -101,6 +137,35 @@ mod tests {
             check_remote_init(&init, &default_features(), regtest()),
             Err(InitError::Features(FeatureError::RemoteRequires { bit: 10, .. }))
         ));
+    }
+
+    #[test]
+    fn remote_addr_only_for_public_addresses() {
+        let v4 = |s: &str| remote_addr_for(s.parse().unwrap());
+        assert_eq!(
+            v4("8.8.8.8:9735"),
+            Some(NetAddress::Ipv4 { addr: Ipv4Addr::new(8, 8, 8, 8), port: 9735 })
+        );
+        assert_eq!(
+            v4("[::ffff:1.2.3.4]:1"),
+            Some(NetAddress::Ipv4 { addr: Ipv4Addr::new(1, 2, 3, 4), port: 1 })
+        );
+        assert!(matches!(v4("[2001:4860::1]:2"), Some(NetAddress::Ipv6 { port: 2, .. })));
+        for private in [
+            "127.0.0.1:1",
+            "10.1.2.3:1",
+            "192.168.0.1:1",
+            "172.16.0.1:1",
+            "169.254.1.1:1",
+            "100.64.0.1:1",
+            "0.0.0.0:1",
+            "[::1]:1",
+            "[fd00::1]:1",
+            "[fe80::1]:1",
+            "[::ffff:10.0.0.1]:1",
+        ] {
+            assert_eq!(v4(private), None, "{private}");
+        }
     }
 
     #[test]

@@ -30,7 +30,9 @@ mod session;
 pub use config::{default_port, parse_peer_address, NodeConfig};
 pub use connection::ConnectionError;
 pub use error::Error;
-pub use init::{check_remote_init, default_features, local_init, InitError, InitFeatures};
+pub use init::{
+    check_remote_init, default_features, local_init, remote_addr_for, InitError, InitFeatures,
+};
 pub use manager::{LoggingHandler, MessageHandler, PeerEvent, PeerInfo};
 pub use node::{run, Node, NodeHandle};
 pub use secret::SECRET_FILE;

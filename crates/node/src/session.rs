@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use bitcoin::constants::ChainHash;
 use shandian_types::{ChannelId, Features};
-use shandian_wire::{DecodeError, Init, Message, Ping, Warning};
+use shandian_wire::{DecodeError, Init, Message, NetAddress, Ping, Warning};
 
 use crate::init::{check_remote_init, local_init, InitError, InitFeatures};
 
@@ -110,8 +110,15 @@ const PING_PONG_BYTES: u16 = 4;
 
 impl Session {
     /// A new session; the returned actions send our `init` (BOLT 1: MUST be the first message).
-    pub fn new(config: SessionConfig, now: Instant) -> (Session, Vec<Action>) {
-        let init = local_init(&config.features, config.chain);
+    /// `remote_addr` is what we tell the peer its address is (see
+    /// [`crate::remote_addr_for`]; `None` for outbound connections).
+    pub fn new(
+        config: SessionConfig,
+        remote_addr: Option<NetAddress>,
+        now: Instant,
+    ) -> (Session, Vec<Action>) {
+        let mut init = local_init(&config.features, config.chain);
+        init.remote_addr = remote_addr;
         let phase = Phase::AwaitingInit(AwaitingInit { deadline: now + config.init_timeout });
         (Session { config, phase }, vec![Action::Send(Message::Init(init))])
     }

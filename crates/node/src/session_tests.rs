@@ -15,7 +15,7 @@ fn config() -> SessionConfig {
 /// A session that has exchanged `init`, at time `t0`.
 fn active() -> (Session, Instant) {
     let t0 = Instant::now();
-    let (mut s, actions) = Session::new(config(), t0);
+    let (mut s, actions) = Session::new(config(), None, t0);
     assert!(matches!(actions.as_slice(), [Action::Send(Message::Init(_))]));
     let their_init = local_init(&crate::init::default_features(), config().chain);
     let actions = s.handle_message(&their_init.encode_message(), t0);
@@ -32,7 +32,7 @@ fn sends_warning_then_disconnects(actions: &[Action]) -> &DisconnectReason {
 
 #[test]
 fn our_init_names_our_chain() {
-    let (_, actions) = Session::new(config(), Instant::now());
+    let (_, actions) = Session::new(config(), None, Instant::now());
     let [Action::Send(Message::Init(init))] = actions.as_slice() else {
         panic!("first action must send init");
     };
@@ -57,7 +57,7 @@ fn ping_is_answered_with_requested_length() {
 
 #[test]
 fn message_before_init_is_a_violation() {
-    let (mut s, _) = Session::new(config(), Instant::now());
+    let (mut s, _) = Session::new(config(), None, Instant::now());
     let ping = Ping { num_pong_bytes: 1, ignored: vec![] };
     let actions = s.handle_message(&ping.encode_message(), Instant::now());
     assert_eq!(sends_warning_then_disconnects(&actions), &DisconnectReason::MessageBeforeInit(18));
@@ -96,7 +96,7 @@ fn application_messages_are_delivered() {
 #[test]
 fn init_must_arrive_in_time() {
     let t0 = Instant::now();
-    let (mut s, _) = Session::new(config(), t0);
+    let (mut s, _) = Session::new(config(), None, t0);
     assert!(s.tick(t0 + Duration::from_secs(9)).is_empty());
     assert_eq!(s.next_deadline(), Some(t0 + Duration::from_secs(10)));
     assert_eq!(
@@ -131,7 +131,7 @@ fn periodic_ping_and_pong_timeout() {
 #[test]
 fn bad_init_and_duplicate_init() {
     let t0 = Instant::now();
-    let (mut s, _) = Session::new(config(), t0);
+    let (mut s, _) = Session::new(config(), None, t0);
     let init = local_init(&Features::from_bits([2]), config().chain);
     let actions = s.handle_message(&init.encode_message(), t0);
     assert!(matches!(sends_warning_then_disconnects(&actions), DisconnectReason::Init(_)));
@@ -151,7 +151,7 @@ proptest::proptest! {
             let (mut s, t0) = if start_active {
                 active()
             } else {
-                (Session::new(config(), Instant::now()).0, Instant::now())
+                (Session::new(config(), None, Instant::now()).0, Instant::now())
             };
             for msg in &msgs {
                 let was_closed = s.is_closed();
@@ -165,4 +165,15 @@ proptest::proptest! {
             }
         }
     }
+}
+
+#[test]
+fn init_carries_the_remote_address_we_were_given() {
+    let addr = crate::init::remote_addr_for("8.8.4.4:9735".parse().unwrap());
+    assert!(addr.is_some());
+    let (_, actions) = Session::new(config(), addr.clone(), Instant::now());
+    let [Action::Send(Message::Init(init))] = actions.as_slice() else {
+        panic!("first action must send init");
+    };
+    assert_eq!(init.remote_addr, addr);
 }
