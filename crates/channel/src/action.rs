@@ -36,6 +36,9 @@ pub enum CloseReason {
     PeerError,
     /// A transaction spending the funding output confirmed.
     FundingSpent,
+    /// The channel was not funded yet when the connection (or the node) went down; BOLT 2
+    /// forgets it.
+    Forgotten,
     /// The peer proved we lost state; we must wait for its commitment and not broadcast ours.
     DataLoss,
 }

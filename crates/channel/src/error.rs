@@ -189,6 +189,14 @@ pub enum Error {
     #[error("invalid closing signature")]
     InvalidClosingSignature,
 
+    // --- Storage.
+    /// A stored record that does not decode.
+    #[error("corrupt channel record")]
+    CorruptRecord,
+    /// A stored record written by a newer version.
+    #[error("unknown channel record version {0}")]
+    UnknownRecordVersion(u16),
+
     // --- Generic.
     /// A message that makes no sense in this phase.
     #[error("unexpected message in this channel phase")]

@@ -67,6 +67,7 @@
 pub mod action;
 pub mod channel;
 pub mod closing;
+mod codec;
 pub mod commitment;
 mod dispatch;
 pub mod error;

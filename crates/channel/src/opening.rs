@@ -161,7 +161,7 @@ impl Negotiated {
             minimum_depth: self.minimum_depth,
             shutdown_script: self.config.shutdown_script.clone(),
             counterparty_upfront_script: self.counterparty_shutdown_script.clone(),
-            policy: self.config.policy.clone(),
+            closing_feerate_floor: self.config.policy.feerate_range.0,
         };
         let funded = Funded {
             secp,
@@ -185,7 +185,8 @@ pub struct FundingInfo {
     pub(crate) minimum_depth: u32,
     pub(crate) shutdown_script: ScriptBuf,
     pub(crate) counterparty_upfront_script: Option<ScriptBuf>,
-    pub(crate) policy: Policy,
+    /// The lowest feerate we accept for the closing transaction.
+    pub(crate) closing_feerate_floor: FeeratePerKw,
 }
 
 /// We sent `open_channel` and wait for `accept_channel`.

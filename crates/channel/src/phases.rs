@@ -176,7 +176,7 @@ impl ShuttingDown {
         }
         let scripts = Scripts { holder: self.info.shutdown_script.clone(), counterparty };
         let feerate = self.funded.log.holder_commitment().spec.feerate;
-        let range = fee_range(feerate, self.info.policy.feerate_range.0);
+        let range = fee_range(feerate, self.info.closing_feerate_floor);
         let mut next =
             Negotiating { funded: self.funded, info: self.info, scripts, range, last_sent: None };
         next.propose_if_funder(out)?;

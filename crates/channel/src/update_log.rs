@@ -58,17 +58,17 @@ pub struct LockedIn {
 /// The update log of one channel.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UpdateLog {
-    limits: ChannelLimits,
-    holder: Changes,
-    counterparty: Changes,
-    holder_commitment: Commitment,
-    counterparty_commitment: Commitment,
+    pub(crate) limits: ChannelLimits,
+    pub(crate) holder: Changes,
+    pub(crate) counterparty: Changes,
+    pub(crate) holder_commitment: Commitment,
+    pub(crate) counterparty_commitment: Commitment,
     /// The counterparty commitment we signed and whose predecessor is not yet revoked.
-    counterparty_next: Option<Commitment>,
-    next_holder_htlc_id: u64,
-    next_counterparty_htlc_id: u64,
+    pub(crate) counterparty_next: Option<Commitment>,
+    pub(crate) next_holder_htlc_id: u64,
+    pub(crate) next_counterparty_htlc_id: u64,
     /// Their HTLCs over our dust exposure limit, to fail once committed.
-    fail_when_committed: BTreeSet<u64>,
+    pub(crate) fail_when_committed: BTreeSet<u64>,
 }
 
 impl UpdateLog {

@@ -88,7 +88,16 @@ pub fn execute(me: &mut Side, peer: &mut VecDeque<Message>, actions: Vec<Action>
         match action {
             Action::Persist(record) => {
                 persisted = true;
-                me.record = Some(*record);
+                // Every persisted record of a funded channel survives its byte encoding
+                // (unfunded ones are forgotten on restart, as BOLT 2 allows).
+                let bytes = record.encode();
+                let decoded = ChannelRecord::decode(&bytes).expect("record decodes");
+                if record.channel.funded().is_some() {
+                    assert_eq!(decoded.encode(), bytes, "record encoding is not stable");
+                    me.record = Some(decoded);
+                } else {
+                    me.record = Some(*record);
+                }
             }
             Action::Send(m) => {
                 assert!(!needs_record(&m) || persisted, "sent {m:?} before persisting");
