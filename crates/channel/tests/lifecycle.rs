@@ -102,3 +102,48 @@ fn force_close_broadcasts_a_valid_commitment() {
     let prev = htlc_txs[0].input[0].previous_output;
     kernel_verify(&htlc_txs[0], &[commitment.output[prev.vout as usize].clone()]);
 }
+
+#[test]
+fn offered_htlc_past_its_deadline_force_closes() {
+    let mut pair = Pair::open(false, Msat(0));
+    pair.add(true, 20_000_000).unwrap();
+    pair.command(true, Command::Commit).unwrap();
+    pair.run();
+    // cltv_expiry is 1000: at 1002 nothing happens, at 1003 (3 blocks of grace) a fails it.
+    for (height, closed) in [(1002, false), (1003, true)] {
+        let event =
+            shandian_channel::ChainEvent::BlockConnected(shandian_types::BlockHeight(height));
+        let (channel, actions) = pair.a.take().handle_chain_event(&event);
+        pair.a.channel = Some(channel);
+        execute(&mut pair.a, &mut pair.b.inbox, actions);
+        assert_eq!(pair.a.channel().is_closed(), closed);
+    }
+    kernel_verify(pair.a.broadcasts.last().unwrap(), &[pair.funding_tx.output[0].clone()]);
+}
+
+#[test]
+fn closing_negotiation_restarts_after_reconnection() {
+    let mut pair = Pair::open(true, Msat(0));
+    pair.pay(true, 500_000_000);
+    pair.command(true, Command::Shutdown).unwrap();
+    // Deliver shutdowns, lose the funder's first closing_signed.
+    pair.deliver(false);
+    pair.deliver(true);
+    assert!(matches!(pair.a.channel(), Channel::Negotiating(_)));
+    pair.b.inbox.clear();
+    for on_a in [true, false] {
+        let (me, _) = pair.sides(on_a);
+        me.inbox.clear();
+        let (channel, _) = me.take().disconnected();
+        me.channel = Some(channel);
+    }
+    for on_a in [true, false] {
+        let (me, peer) = pair.sides(on_a);
+        let (channel, actions) = me.take().connected();
+        me.channel = Some(channel);
+        execute(me, &mut peer.inbox, actions);
+    }
+    pair.run();
+    assert!(pair.a.channel().is_closed() && pair.b.channel().is_closed());
+    kernel_verify(pair.b.broadcasts.last().unwrap(), &[pair.funding_tx.output[0].clone()]);
+}
