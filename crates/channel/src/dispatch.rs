@@ -165,7 +165,12 @@ fn shutting_down_message(p: crate::phases::ShuttingDown, msg: &Message) -> Step 
             // BOLT 2: retransmit shutdown after reconnecting.
             r.map(|()| out.push(Action::Send(p.shutdown_message())))
         }
-        m => p.funded.on_update(m, false, &mut out),
+        // BOLT 2: only the side that sent shutdown may no longer add; until the peer's
+        // shutdown arrives its adds are legal (the node should fail them back).
+        m => {
+            let peer_may_add = p.counterparty_script.is_none();
+            p.funded.on_update(m, peer_may_add, &mut out)
+        }
     };
     match result {
         Ok(()) => after_shutdown_step(p, out),

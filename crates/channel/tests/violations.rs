@@ -245,3 +245,19 @@ fn peer_error_message_force_closes() {
     assert_broadcast_valid_commitment(&pair, true);
     let _ = Action::Event(Event::ShuttingDown);
 }
+
+#[test]
+fn add_after_shutdown() {
+    let mut pair = Pair::open(false, Msat(1_000_000_000));
+    pair.add(true, 10_000_000).unwrap();
+    pair.command(true, Command::Commit).unwrap();
+    pair.run();
+    pair.command(true, Command::Shutdown).unwrap();
+    pair.run();
+    // Both shutdowns exchanged; an HTLC keeps the channel open; b may not add any more.
+    assert!(matches!(pair.a.channel(), Channel::ShuttingDown(_)));
+    let msg = add_msg(&pair, 0, 1_000_000);
+    inject(&mut pair, true, msg);
+    assert_failed_with(&pair.a, Error::AddAfterShutdown);
+    assert_broadcast_valid_commitment(&pair, true);
+}
