@@ -142,6 +142,13 @@ pub enum Error {
     /// The address is for another network than the wallet's.
     #[error("address is for another network")]
     WrongNetwork,
+    /// The embedded chain failed (feature `embedded`).
+    #[cfg(feature = "embedded")]
+    #[error("embedded chain: {0}")]
+    Embedded(Box<shandian_regtest::Error>),
+    /// A blocking task running an embedded-chain call panicked or was cancelled.
+    #[error("embedded chain task failed")]
+    EmbeddedTaskFailed,
     /// The funding output script was not found in the transaction built for it.
     #[error("funding output missing from the built transaction")]
     FundingOutputMissing,

@@ -212,3 +212,18 @@ fn batches_resume_where_they_stopped() {
     assert_eq!(follower.best(), chain.tip_ref());
     assert_eq!(events.len(), 7);
 }
+
+#[test]
+fn sparse_history_keeps_only_the_consecutive_run_below_the_tip() {
+    let chain = MemoryChain::new();
+    chain.mine(6);
+    let at = |h: u32| shandian_chain::BlockRef {
+        height: BlockHeight(h),
+        hash: chain.hash_at(h).unwrap_or(BlockHash::all_zeros()),
+    };
+    let follower = Follower::from_recent(at(6), [at(0), at(2), at(4), at(5), at(9)]);
+    let kept: Vec<u32> = follower.recent().map(|b| b.height.0).collect();
+    assert_eq!(kept, [4, 5, 6]);
+    assert_eq!(follower.hash_at(BlockHeight(4)), Some(at(4).hash));
+    assert_eq!(follower.hash_at(BlockHeight(2)), None);
+}

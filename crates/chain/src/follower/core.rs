@@ -83,15 +83,24 @@ impl Follower {
         Follower::from_recent(start, core::iter::empty())
     }
 
-    /// A follower whose best block is `tip`, remembering `ancestors` (any order; those that
-    /// are not below `tip` are ignored) so it can walk back through them on a reorg.
+    /// A follower whose best block is `tip`, remembering `ancestors` (any order) so it can
+    /// walk back through them on a reorg. Only the ancestors at consecutive heights right below
+    /// `tip` are kept.
     pub fn from_recent(tip: BlockRef, ancestors: impl IntoIterator<Item = BlockRef>) -> Follower {
         let mut older: Vec<BlockRef> =
             ancestors.into_iter().filter(|b| b.height < tip.height).collect();
-        older.sort_by_key(|b| b.height);
+        // Highest first; keep only the run of consecutive heights right below the tip, since
+        // the window is indexed by height (a sparse history cannot be walked back through).
+        older.sort_by_key(|b| core::cmp::Reverse(b.height));
         older.dedup_by_key(|b| b.height);
-        let mut blocks: VecDeque<BlockRef> = older.into();
-        blocks.push_back(tip);
+        let mut blocks = VecDeque::from([tip]);
+        for block in older {
+            let next_expected = blocks.front().and_then(|f| f.height.0.checked_sub(1));
+            if Some(block.height.0) != next_expected {
+                break;
+            }
+            blocks.push_front(block);
+        }
         let mut follower = Follower {
             blocks,
             memory: DEFAULT_MEMORY,

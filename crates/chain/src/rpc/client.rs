@@ -209,7 +209,7 @@ impl RpcClient {
 }
 
 /// Maps a `sendrawtransaction` error to the typed broadcast errors.
-fn classify_rejection(txid: Txid, e: RpcError) -> Error {
+pub(crate) fn classify_rejection(txid: Txid, e: RpcError) -> Error {
     let reason = e.message;
     match e.code {
         RpcError::VERIFY_ALREADY_IN_CHAIN => Error::TxAlreadyInChain(txid),

@@ -6,5 +6,6 @@ mod error;
 mod transport;
 
 pub use auth::RpcAuth;
+pub(crate) use client::classify_rejection;
 pub use client::{BlockchainInfo, RpcClient};
 pub use error::RpcError;
