@@ -377,7 +377,9 @@ impl CommitmentTx {
     }
 
     /// An anchor of this commitment: the owner's (`owners`) or the other side's, spent with
-    /// that side's funding key (`with_key`) or by anyone after 16 blocks.
+    /// that side's funding key (`with_key`) or by anyone after 16 blocks. For CPFP, put it
+    /// in a [`Sweep`] with other inputs, or in a wallet-built transaction and sign it with
+    /// [`Signer::sign_sweep_input`](crate::signer::Signer::sign_sweep_input).
     pub fn anchor_input(&self, owners: bool, with_key: bool) -> Result<Option<SweepInput>, Error> {
         let (vout, key) = if owners {
             (self.local_anchor_output, self.spec.local_funding_pubkey)
