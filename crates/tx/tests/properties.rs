@@ -70,7 +70,8 @@ proptest! {
         t in channel_type(),
         feerate in 0u32..50_000,
         a_share in 0u64..=1000,
-        htlcs in prop::collection::vec(htlc_strategy(40_000), 0..=483),
+        // 483 HTLCs of up to 20,000 sat fit in the 10,000,000 sat channel.
+        htlcs in prop::collection::vec(htlc_strategy(20_000), 0..=483),
     ) {
         let pair = Pair::new(t);
         let total = pair.funding_amount.to_sat() * 1000;
