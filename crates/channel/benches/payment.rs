@@ -11,6 +11,7 @@ use shandian_channel::Command;
 use shandian_types::Msat;
 
 fn payment_round(c: &mut Criterion) {
+    common::ROUNDTRIP_RECORDS.store(false, std::sync::atomic::Ordering::Relaxed);
     let mut pair = Pair::open(true, Msat(5_000_000_000));
     let mut from_a = true;
     c.bench_function("payment_round", |b| {
@@ -22,6 +23,7 @@ fn payment_round(c: &mut Criterion) {
 }
 
 fn batched_100(c: &mut Criterion) {
+    common::ROUNDTRIP_RECORDS.store(false, std::sync::atomic::Ordering::Relaxed);
     let mut group = c.benchmark_group("batch");
     group.sample_size(20);
     group.bench_function("payment_round_100_htlcs", |b| {

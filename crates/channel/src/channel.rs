@@ -156,6 +156,8 @@ impl Channel {
             Message::Error(_) if !self.is_closed() => Ok(self.fail(CloseReason::PeerError, None)),
             Message::Error(_) => Ok((self, Vec::new())),
             Message::Warning(_) => Ok((self, Vec::new())),
+            // BOLT 1: ignore unknown odd messages.
+            Message::UnknownOdd { .. } => Err((self, Error::UnknownOddMessage)),
             _ => self.dispatch(msg),
         };
         finish(step)

@@ -33,15 +33,16 @@ fn closed_by_error(channel_id: shandian_types::ChannelId, e: Error) -> Step {
 }
 
 pub(crate) fn dispatch_message(channel: Channel, msg: &Message) -> Step {
-    let secp = Secp256k1::new();
+    // Only the opening steps need a fresh context; funded phases carry their own.
+    let secp = Secp256k1::new;
     let channel_id = channel.channel_id();
     match (channel, msg) {
-        (Channel::OutboundOpening(p), Message::AcceptChannel(m)) => match p.on_accept(&secp, m) {
+        (Channel::OutboundOpening(p), Message::AcceptChannel(m)) => match p.on_accept(&secp(), m) {
             Ok((next, event)) => Ok((Channel::AwaitingFundingTx(next), vec![Action::Event(event)])),
             Err(e) => closed_by_error(channel_id, e),
         },
         (Channel::InboundOpening(p), Message::FundingCreated(m)) => match p
-            .on_funding_created(&secp, m)
+            .on_funding_created(&secp(), m)
         {
             Ok((funded, info, reply)) => {
                 let out = vec![
@@ -59,7 +60,7 @@ pub(crate) fn dispatch_message(channel: Channel, msg: &Message) -> Step {
             Err(e) => closed_by_error(channel_id, e),
         },
         (Channel::AwaitingFundingSigned(p), Message::FundingSigned(m)) => match p
-            .on_funding_signed(&secp, m)
+            .on_funding_signed(&secp(), m)
         {
             Ok((funded, info, tx)) => {
                 // BOLT 2: the funding transaction is broadcast only after funding_signed.
@@ -203,11 +204,12 @@ fn negotiating_message(p: crate::phases::Negotiating, msg: &Message) -> Step {
 }
 
 pub(crate) fn dispatch_command(channel: Channel, cmd: Command) -> Step {
-    let secp = Secp256k1::new();
+    // Only the opening steps need a fresh context; funded phases carry their own.
+    let secp = Secp256k1::new;
     match (channel, cmd) {
         (Channel::AwaitingFundingTx(p), Command::FundingTransaction(tx)) => {
             let backup = p.clone();
-            match p.on_funding_tx(&secp, tx) {
+            match p.on_funding_tx(&secp(), tx) {
                 Ok((next, out)) => Ok((Channel::AwaitingFundingSigned(next), out)),
                 Err(e) => Err((Channel::AwaitingFundingTx(backup), e)),
             }

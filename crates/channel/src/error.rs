@@ -124,9 +124,6 @@ pub enum Error {
     /// `cltv_expiry` of 500000000 or more (a timestamp, not a height).
     #[error("cltv_expiry is not a block height")]
     CltvExpiryNotHeight,
-    /// An HTLC whose expiry is too close (or past) for us to handle safely.
-    #[error("cltv_expiry too soon")]
-    CltvExpiryTooSoon,
     /// `update_fee` from the non-funder.
     #[error("update_fee from the side that does not pay the fee")]
     UpdateFeeFromNonFunder,
@@ -139,14 +136,8 @@ pub enum Error {
     /// An `update_add_htlc` after shutdown.
     #[error("new HTLC after shutdown")]
     AddAfterShutdown,
-    /// The onion routing packet has the wrong length.
-    #[error("onion packet of wrong length")]
-    BadOnionLength,
 
     // --- Commitment dance.
-    /// `commitment_signed` with no changes to commit.
-    #[error("commitment_signed without changes")]
-    CommitmentWithoutChanges,
     /// A commitment signature does not verify.
     #[error("invalid commitment signature")]
     InvalidCommitmentSignature,
@@ -182,9 +173,6 @@ pub enum Error {
     /// A `closing_signed` fee outside the allowed range.
     #[error("closing fee out of range")]
     ClosingFeeOutOfRange,
-    /// `closing_signed` before every HTLC is gone.
-    #[error("closing_signed while HTLCs are pending")]
-    ClosingWithHtlcs,
     /// A closing signature does not verify.
     #[error("invalid closing signature")]
     InvalidClosingSignature,
@@ -198,12 +186,12 @@ pub enum Error {
     UnknownRecordVersion(u16),
 
     // --- Generic.
+    /// BOLT 1: a message of unknown odd type, which must be ignored.
+    #[error("unknown odd message ignored")]
+    UnknownOddMessage,
     /// A message that makes no sense in this phase.
     #[error("unexpected message in this channel phase")]
     UnexpectedMessage,
-    /// The channel failed earlier; it accepts nothing.
-    #[error("the channel has failed")]
-    ChannelFailed,
     /// A local command that this phase cannot perform.
     #[error("command not possible in this phase")]
     InvalidCommand,
@@ -220,11 +208,11 @@ impl Error {
     /// fails is simply refused; the channel is unchanged.)
     pub fn reaction(&self) -> Reaction {
         match self {
+            Error::UnknownOddMessage => Reaction::Ignore,
             Error::UnexpectedMessage | Error::Disconnected => Reaction::Warn,
             // BOLT 2: a peer that is ahead of us must not be answered with our (old) commitment;
             // we wait for it to close. The node must not broadcast.
             Error::WeLostState => Reaction::Warn,
-            Error::ChannelFailed => Reaction::Ignore,
             _ => Reaction::FailChannel,
         }
     }

@@ -261,3 +261,23 @@ fn add_after_shutdown() {
     assert_failed_with(&pair.a, Error::AddAfterShutdown);
     assert_broadcast_valid_commitment(&pair, true);
 }
+
+#[test]
+fn unknown_odd_message_is_ignored_and_unexpected_ones_warn() {
+    let mut pair = Pair::open(false, Msat(0));
+    inject(&mut pair, true, Message::UnknownOdd { msg_type: 32_769 });
+    assert!(matches!(pair.a.channel(), Channel::Normal(_)));
+    assert!(pair.b.inbox.is_empty());
+    // A closing_signed makes no sense before shutdown: warn, keep the channel.
+    let channel_id = pair.a.channel().channel_id();
+    let bogus = shandian_wire::ClosingSigned {
+        channel_id,
+        fee_satoshis: Amount::from_sat(1000),
+        signature: Signature::from_compact(&[1; 64]).unwrap(),
+        fee_range: None,
+    };
+    inject(&mut pair, true, Message::from(bogus));
+    assert!(matches!(pair.a.channel(), Channel::Normal(_)));
+    assert!(matches!(pair.b.inbox.back(), Some(Message::Warning(_))));
+    assert!(pair.a.events.contains(&Event::PeerViolation(Error::UnexpectedMessage)));
+}
