@@ -126,3 +126,29 @@ fn a_lying_data_loss_claim_fails_the_channel() {
         matches!(pair.a.channel(), Channel::Closed(c) if c.reason == CloseReason::ProtocolViolation(Error::InvalidDataLossProof))
     );
 }
+
+#[test]
+fn reconnection_before_channel_ready() {
+    let mut pair = Pair::funded(true, Msat(0));
+    reconnect(&mut pair);
+    pair.run();
+    // Both see the funding confirmed and send channel_ready; both are lost.
+    let event = shandian_channel::ChainEvent::FundingConfirmed {
+        tx: pair.funding_tx.clone(),
+        block_height: 100,
+        tx_index: 1,
+        depth: 3,
+    };
+    for on_a in [true, false] {
+        let (me, peer) = pair.sides(on_a);
+        let (channel, actions) = me.take().handle_chain_event(&event);
+        me.channel = Some(channel);
+        execute(me, &mut peer.inbox, actions);
+        assert!(matches!(peer.inbox.back(), Some(Message::ChannelReady(_))));
+    }
+    reconnect(&mut pair);
+    pair.run();
+    assert!(matches!(pair.a.channel(), Channel::Normal(_)), "a is {}", phase(pair.a.channel()));
+    assert!(matches!(pair.b.channel(), Channel::Normal(_)), "b is {}", phase(pair.b.channel()));
+    pair.pay(true, 50_000_000);
+}
