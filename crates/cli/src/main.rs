@@ -2,7 +2,9 @@
 //!
 //! Each subcommand lives in its own module; `main` only parses arguments and dispatches.
 
+mod chain;
 mod decode_invoice;
+mod logging;
 mod node;
 
 use std::process::ExitCode;
@@ -21,6 +23,8 @@ struct Cli {
 enum Command {
     /// Run the Lightning node daemon.
     Node(node::NodeArgs),
+    /// Run the embedded regtest chain with a bitcoind-compatible JSON-RPC server.
+    Chain(chain::ChainArgs),
     /// Decode a BOLT 11 invoice and print it as JSON (no running node needed).
     #[command(name = "decodeinvoice")]
     DecodeInvoice(decode_invoice::DecodeInvoiceArgs),
@@ -30,6 +34,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Node(args) => node::run(args),
+        Command::Chain(args) => chain::run(args),
         Command::DecodeInvoice(args) => decode_invoice::run(args),
     };
     match outcome {

@@ -40,11 +40,15 @@ fn prints_the_invoice_as_one_json_object() {
     assert_eq!(json["payment_hash"], "22".repeat(32));
     assert_eq!(json["payment_secret"], "33".repeat(32));
     assert_eq!(json["description"], "coffee");
+
+    let as_uri = decodeinvoice(&format!("LIGHTNING:{invoice}"));
+    assert!(as_uri.status.success());
+    assert_eq!(as_uri.stdout, output.stdout, "a lightning: URI decodes to the same invoice");
 }
 
 #[test]
 fn an_invalid_invoice_fails_with_one_line_on_stderr() {
-    for bad in ["lnbcrt1garbage", "not an invoice", ""] {
+    for bad in ["lnbcrt1garbage", "not an invoice", "", "lightning:"] {
         let output = decodeinvoice(bad);
         assert!(!output.status.success(), "{bad:?} was accepted");
         assert!(output.stdout.is_empty());
