@@ -6,6 +6,19 @@
 //! miner, reorgs on demand and a bitcoind-compatible JSON-RPC server.
 //!
 //! In process, use [`RegtestChain::open`]; over HTTP, [`rpc::serve`].
+//!
+//! Limitations of libbitcoinkernel 0.3 and how they are handled:
+//! - no `invalidateblock`: the active chain up to the fork point is replayed into a fresh
+//!   chainstate directory (`kernel-<n+1>`, named by the `CURRENT` file), see `reorg`;
+//!   invalidated blocks are forgotten rather than kept as known-invalid;
+//! - no UTXO lookups: we keep our own UTXO view, rebuilt from Core's block files at start-up
+//!   and updated on every connect and disconnect (undo data is ours in memory);
+//! - no reject-reason strings for blocks: a refused block reports Core's validation result
+//!   class (e.g. `Consensus`);
+//! - only consensus script flags: mempool scripts are verified with every consensus flag
+//!   (P2SH, DERSIG, NULLDUMMY, CLTV, CSV, WITNESS, TAPROOT), not Core's policy-only flags.
+//!
+//! The mempool rejects conflicting spends (no BIP 125 replacement).
 
 mod chain;
 mod error;
