@@ -468,3 +468,29 @@ async fn read_http_response(stream: &mut tokio::net::TcpStream) -> String {
     stream.read_exact(&mut body).await.unwrap();
     String::from_utf8(body).unwrap()
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notifications_run_but_get_no_reply() {
+    let node = password_node().await;
+    let w = Wallet::new(5);
+    let resp = node
+        .client
+        .post(format!("http://{}/", node.addr))
+        .basic_auth(&node.user, Some(&node.password))
+        .json(&json!({"jsonrpc": "2.0", "method": "generatetoaddress", "params": [3, address(&w)]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 204);
+    assert!(resp.text().await.unwrap().is_empty());
+    assert_eq!(node.call("getblockcount", json!([])).await, 3);
+    // A GET is refused like bitcoind does.
+    let resp = node
+        .client
+        .get(format!("http://{}/", node.addr))
+        .basic_auth(&node.user, Some(&node.password))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 405);
+}
