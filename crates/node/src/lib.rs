@@ -18,6 +18,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod api;
 mod config;
 mod connection;
 mod error;

@@ -128,6 +128,17 @@ impl PeerManager {
         }
     }
 
+    /// Drops the peer's connection (its writer queue closes, which ends it); returns whether
+    /// it was connected.
+    pub(crate) fn disconnect(&self, node_id: PublicKey) -> bool {
+        let removed = self.lock().remove(&node_id).is_some();
+        if removed {
+            self.handler.peer_disconnected(node_id);
+            let _ = self.events.send(PeerEvent::Disconnected(node_id));
+        }
+        removed
+    }
+
     pub(crate) fn is_connected(&self, node_id: &PublicKey) -> bool {
         self.lock().contains_key(node_id)
     }

@@ -3,13 +3,14 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bitcoin::constants::ChainHash;
 use bitcoin::secp256k1::{All, PublicKey, Secp256k1, SecretKey};
 use shandian_wire::Message;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{broadcast, mpsc, watch};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
 use crate::connection::{self, ConnectionError};
 use crate::manager::{LoggingHandler, MessageHandler, PeerEvent, PeerInfo, PeerManager};
@@ -26,8 +27,9 @@ pub(crate) struct Shared {
     pub(crate) manager: PeerManager,
     /// Flips to `true` once, at shutdown.
     pub(crate) shutdown: watch::Receiver<bool>,
-    /// Node ids with a dialler running, so `connect` twice does not dial twice.
-    diallers: Mutex<Vec<PublicKey>>,
+    /// Node ids with a dialler running (and its id), so `connect` twice does not dial twice
+    /// and `disconnect` can tell that dialler to stop.
+    diallers: Mutex<Vec<(PublicKey, u64)>>,
     /// Every task holds a clone; shutdown waits until all are dropped.
     task_guard: Mutex<Option<mpsc::Sender<()>>>,
 }
@@ -141,14 +143,77 @@ impl NodeHandle {
     /// Keeps a connection to `node_id` at `addr`: dials now and redials with exponential
     /// backoff whenever it drops, until shutdown. Does nothing if already doing so.
     pub fn connect(&self, node_id: PublicKey, addr: SocketAddr) {
+        static NEXT_DIALLER: AtomicU64 = AtomicU64::new(1);
+        let dialler = NEXT_DIALLER.fetch_add(1, Ordering::Relaxed);
         {
             let mut diallers = self.shared.diallers.lock().unwrap_or_else(|p| p.into_inner());
-            if diallers.contains(&node_id) {
+            if diallers.iter().any(|(id, _)| *id == node_id) {
                 return;
             }
-            diallers.push(node_id);
+            diallers.push((node_id, dialler));
         }
-        self.shared.spawn(dial_loop(self.shared.clone(), node_id, addr));
+        self.shared.spawn(dial_loop(self.shared.clone(), node_id, addr, dialler));
+    }
+
+    /// Dials `node_id` at `addr` now and waits until `init` has been exchanged, returning the
+    /// peer, or why the attempt failed (bounded by the handshake and `init` timeouts). On
+    /// success the peer is then kept connected as by [`NodeHandle::connect`].
+    pub async fn connect_now(
+        &self,
+        node_id: PublicKey,
+        addr: SocketAddr,
+    ) -> Result<PeerInfo, ConnectionError> {
+        let mut events = self.subscribe();
+        let connected = |peers: Vec<PeerInfo>| peers.into_iter().find(|p| p.node_id == node_id);
+        if let Some(peer) = connected(self.peers()) {
+            self.connect(node_id, addr);
+            return Ok(peer);
+        }
+        let (failed_tx, mut failed) = oneshot::channel();
+        let shared = self.shared.clone();
+        self.shared.spawn(async move {
+            let mut shutdown = shared.shutdown.clone();
+            let reason = tokio::select! {
+                (_, reason) = dial_once(&shared, node_id, addr) => reason,
+                _ = shutdown.changed() => ConnectionError::Shutdown,
+            };
+            tracing::info!(peer = %node_id, %addr, "connection ended: {reason}");
+            let _ = failed_tx.send(reason);
+        });
+        let peer = loop {
+            tokio::select! {
+                event = events.recv() => match event {
+                    Ok(PeerEvent::Connected(peer)) if peer.node_id == node_id => break peer,
+                    Ok(_) => {}
+                    Err(broadcast::error::RecvError::Lagged(_)) => {
+                        if let Some(peer) = connected(self.peers()) {
+                            break peer;
+                        }
+                    }
+                    Err(broadcast::error::RecvError::Closed) => {
+                        return Err(ConnectionError::Shutdown)
+                    }
+                },
+                reason = &mut failed => return Err(reason.unwrap_or(ConnectionError::Shutdown)),
+            }
+        };
+        self.connect(node_id, addr);
+        Ok(peer)
+    }
+
+    /// Closes the connection to `node_id` and stops redialling it. Errors if it is not
+    /// connected (a redialler, if any, is stopped anyway).
+    pub fn disconnect(&self, node_id: PublicKey) -> Result<(), Error> {
+        self.shared
+            .diallers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|(id, _)| *id != node_id);
+        if self.shared.manager.disconnect(node_id) {
+            Ok(())
+        } else {
+            Err(Error::PeerNotConnected(node_id))
+        }
     }
 
     /// Sends `message` to a connected peer.
@@ -205,11 +270,16 @@ async fn inbound(shared: Arc<Shared>, mut stream: TcpStream, addr: SocketAddr) {
     }
 }
 
-async fn dial_loop(shared: Arc<Shared>, node_id: PublicKey, addr: SocketAddr) {
+async fn dial_loop(shared: Arc<Shared>, node_id: PublicKey, addr: SocketAddr, dialler: u64) {
     let (min, max) = (shared.config.reconnect_min, shared.config.reconnect_max);
     let mut delay = min;
     let mut shutdown = shared.shutdown.clone();
-    while !*shutdown.borrow() {
+    // Runs until shutdown, or until `disconnect` removes this dialler.
+    let wanted = || {
+        let diallers = shared.diallers.lock().unwrap_or_else(|p| p.into_inner());
+        diallers.contains(&(node_id, dialler))
+    };
+    while !*shutdown.borrow() && wanted() {
         if shared.manager.is_connected(&node_id) {
             // Already connected (it dialled us): check again later.
             delay = min;

@@ -1,0 +1,150 @@
+//! One handler per command. Each takes its named parameters as a JSON object
+//! ([`Params`]) and returns a JSON result or a [`CommandError`].
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request, State};
+use axum::Json;
+use bitcoin::hex::DisplayHex;
+use bitcoin::secp256k1::{PublicKey, Secp256k1};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::error::CommandError;
+use super::ApiState;
+use crate::PeerInfo;
+
+/// A command's parameters, from the request body: a JSON object (an empty body means `{}`).
+pub(super) struct Params<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Params<T> {
+    type Rejection = CommandError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let body = Bytes::from_request(request, state)
+            .await
+            .map_err(|e| CommandError::BadParams(e.to_string()))?;
+        let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) { b"{}" } else { &body };
+        serde_json::from_slice(body).map(Params).map_err(|e| CommandError::BadParams(e.to_string()))
+    }
+}
+
+type Reply = Result<Json<Value>, CommandError>;
+
+/// No parameters (an empty object; anything else is refused).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct NoParams {}
+
+/// `getinfo`: who and where this node is.
+pub(super) async fn getinfo(State(api): State<ApiState>, _: Params<NoParams>) -> Reply {
+    Ok(Json(json!({
+        "node_id": api.node.node_id().to_string(),
+        "network": api.network.to_string(),
+        "listen_address": api.node.listen_addr().to_string(),
+        "api_address": api.addr.to_string(),
+        "num_peers": api.node.peers().len(),
+        "version": env!("CARGO_PKG_VERSION"),
+    })))
+}
+
+/// A peer as `listpeers` and `connect` show it.
+fn peer_json(peer: &PeerInfo) -> Value {
+    json!({
+        "node_id": peer.node_id.to_string(),
+        "address": peer.addr.to_string(),
+        "inbound": peer.inbound,
+        "features": peer.features.to_be_bytes().to_lower_hex_string(),
+        "negotiated_features": peer.negotiated.to_be_bytes().to_lower_hex_string(),
+    })
+}
+
+/// `listpeers`: the peers past `init`, sorted by node id.
+pub(super) async fn listpeers(State(api): State<ApiState>, _: Params<NoParams>) -> Reply {
+    let mut peers = api.node.peers();
+    peers.sort_by_key(|p| p.node_id.serialize());
+    Ok(Json(json!({ "peers": peers.iter().map(peer_json).collect::<Vec<_>>() })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ConnectParams {
+    /// `NODEID@HOST:PORT`.
+    peer: String,
+}
+
+/// `connect`: dials the peer and waits until `init` is exchanged; the peer is then kept
+/// connected (redialled) until `disconnect`.
+pub(super) async fn connect(
+    State(api): State<ApiState>,
+    Params(params): Params<ConnectParams>,
+) -> Reply {
+    let text = params.peer.clone();
+    // Resolving a host name blocks; keep it off the runtime's threads.
+    let parsed = tokio::task::spawn_blocking(move || crate::parse_peer_address(&text))
+        .await
+        .map_err(|_| CommandError::ShuttingDown)?;
+    let (node_id, addr) = parsed.map_err(|e| CommandError::InvalidParam(e.to_string()))?;
+    if node_id == api.node.node_id() {
+        return Err(CommandError::InvalidParam("cannot connect to ourselves".into()));
+    }
+    let attempt = api.node.connect_now(node_id, addr);
+    match tokio::time::timeout(api.connect_timeout, attempt).await {
+        Ok(Ok(peer)) => Ok(Json(peer_json(&peer))),
+        Ok(Err(crate::ConnectionError::Shutdown)) => Err(CommandError::ShuttingDown),
+        Ok(Err(reason)) => {
+            Err(CommandError::ConnectFailed { peer: params.peer, reason: reason.to_string() })
+        }
+        Err(_) => Err(CommandError::ConnectTimeout(params.peer)),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct NodeIdParams {
+    node_id: String,
+}
+
+/// `disconnect`: closes the connection to a peer and stops redialling it.
+pub(super) async fn disconnect(
+    State(api): State<ApiState>,
+    Params(params): Params<NodeIdParams>,
+) -> Reply {
+    let node_id: PublicKey = params.node_id.parse().map_err(|_| {
+        CommandError::InvalidParam(format!(
+            "bad node id {:?}: expected 66 hex digits",
+            params.node_id
+        ))
+    })?;
+    match api.node.disconnect(node_id) {
+        Ok(()) => Ok(Json(json!({ "node_id": params.node_id, "disconnected": true }))),
+        Err(crate::Error::ShuttingDown) => Err(CommandError::ShuttingDown),
+        Err(_) => Err(CommandError::UnknownPeer(params.node_id)),
+    }
+}
+
+/// `stop`: asks the node process to shut down gracefully; answers before it does.
+pub(super) async fn stop(State(api): State<ApiState>, _: Params<NoParams>) -> Reply {
+    api.stop.send_replace(true);
+    Ok(Json(json!({ "stopping": true })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct DecodeInvoiceParams {
+    invoice: String,
+}
+
+/// `decodeinvoice`: a BOLT 11 invoice as JSON (checks the signature).
+pub(super) async fn decodeinvoice(Params(params): Params<DecodeInvoiceParams>) -> Reply {
+    let secp = Secp256k1::verification_only();
+    let text = params.invoice.trim();
+    // Wallets hand invoices around as `lightning:` URIs; the invoice is what follows.
+    let text = match (text.get(..10), text.get(10..)) {
+        (Some(scheme), Some(rest)) if scheme.eq_ignore_ascii_case("lightning:") => rest,
+        _ => text,
+    };
+    let invoice = shandian_invoice::Invoice::decode(&secp, text)
+        .map_err(|e| CommandError::InvalidInvoice(e.to_string()))?;
+    Ok(Json(invoice.to_json()))
+}
