@@ -6,6 +6,7 @@ mod error;
 mod transport;
 
 pub use auth::RpcAuth;
+#[cfg(feature = "embedded")]
 pub(crate) use client::classify_rejection;
 pub use client::{BlockchainInfo, RpcClient};
 pub use error::RpcError;

@@ -49,6 +49,8 @@ pub struct Wallet {
     seed_descriptors: keys::Descriptors,
     /// Mempool transactions fetched and found irrelevant, so they are not fetched again.
     irrelevant_mempool: HashSet<Txid>,
+    /// Whether [`Wallet::sync_mempool`] fetches unknown mempool transactions.
+    scan_mempool: bool,
 }
 
 impl Wallet {
@@ -102,6 +104,7 @@ impl Wallet {
             path: path.to_owned(),
             seed_descriptors,
             irrelevant_mempool: HashSet::new(),
+            scan_mempool: true,
         }
     }
 
@@ -127,6 +130,13 @@ impl Wallet {
     fn persist(&mut self) -> Result<(), Error> {
         self.inner.persist(&mut self.db)?;
         Ok(())
+    }
+
+    /// Whether mempool syncs fetch every unknown mempool transaction to find incoming
+    /// payments (on by default). Against a mainnet bitcoind the first scan fetches the whole
+    /// mempool; turn it off there if unconfirmed incoming payments need not be shown.
+    pub fn set_mempool_scan(&mut self, on: bool) {
+        self.scan_mempool = on;
     }
 
     /// The wallet's network.

@@ -122,7 +122,8 @@ impl Wallet {
 
     /// Picks up mempool transactions that pay or spend the wallet, and refreshes the
     /// "last seen" stamp of the wallet's own unconfirmed ones (also those a reorg returned to
-    /// the mempool). Each irrelevant transaction is fetched once.
+    /// the mempool). Each irrelevant transaction is fetched once; with
+    /// [`Wallet::set_mempool_scan`] off, only the wallet's own transactions are looked at.
     pub async fn sync_mempool(
         &mut self,
         source: &(impl ChainSource + ?Sized),
@@ -137,6 +138,9 @@ impl Wallet {
             }
             if let Some(known) = self.inner.tx_graph().get_tx(txid) {
                 found.push((known, now()));
+                continue;
+            }
+            if !self.scan_mempool {
                 continue;
             }
             // The transaction may have left the mempool since the list was taken.
