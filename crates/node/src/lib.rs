@@ -27,6 +27,7 @@ mod manager;
 mod node;
 mod secret;
 mod session;
+pub mod store;
 
 pub use config::{default_port, parse_peer_address, NodeConfig};
 pub use connection::ConnectionError;

@@ -1,0 +1,210 @@
+//! The schema and its migrations. The version is SQLite's `PRAGMA user_version`.
+//!
+//! To change the schema, append a migration to [`MIGRATIONS`]; never edit a released one.
+//! Tables are `STRICT` (SQLite checks column types), and the rules that make outcomes final
+//! are triggers, so no code path can break them.
+
+use super::StoreError;
+use rusqlite::Connection;
+
+/// The schema version this code writes: the number of migrations.
+pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
+
+/// Migration `i` takes the database from version `i` to `i + 1`.
+const MIGRATIONS: &[&str] = &[V1];
+
+/// Version 1: peers, channels, payments and attempts, invoices, forwards.
+const V1: &str = r#"
+CREATE TABLE peers (
+    node_id    BLOB PRIMARY KEY CHECK (length(node_id) = 33),
+    address    TEXT,
+    updated_at INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE channels (
+    channel_id BLOB PRIMARY KEY CHECK (length(channel_id) = 32),
+    peer_id    BLOB NOT NULL REFERENCES peers (node_id),
+    update_seq INTEGER NOT NULL CHECK (update_seq >= 0),
+    record     BLOB NOT NULL,
+    closed_at  INTEGER
+) STRICT;
+CREATE INDEX channels_by_peer ON channels (peer_id);
+CREATE TRIGGER channel_update_seq_increases BEFORE UPDATE OF update_seq ON channels
+WHEN NEW.update_seq <= OLD.update_seq
+BEGIN SELECT RAISE(ABORT, 'channel update_seq must increase'); END;
+CREATE TRIGGER archived_channel_is_frozen BEFORE UPDATE ON channels
+WHEN OLD.closed_at IS NOT NULL
+BEGIN SELECT RAISE(ABORT, 'channel is archived'); END;
+
+CREATE TABLE payments (
+    payment_hash BLOB PRIMARY KEY CHECK (length(payment_hash) = 32),
+    invoice      TEXT,
+    amount_msat  INTEGER NOT NULL CHECK (amount_msat >= 0),
+    fee_msat     INTEGER CHECK (fee_msat >= 0),
+    status       TEXT NOT NULL CHECK (status IN ('pending', 'succeeded', 'failed')),
+    preimage     BLOB CHECK (length(preimage) = 32),
+    failure      TEXT,
+    created_at   INTEGER NOT NULL,
+    updated_at   INTEGER NOT NULL,
+    CHECK ((status = 'succeeded') = (preimage IS NOT NULL AND fee_msat IS NOT NULL)),
+    CHECK ((status = 'failed') = (failure IS NOT NULL))
+) STRICT;
+CREATE INDEX payments_by_status ON payments (status);
+CREATE TRIGGER payment_success_is_final BEFORE UPDATE ON payments
+WHEN OLD.status = 'succeeded'
+BEGIN SELECT RAISE(ABORT, 'payment already succeeded'); END;
+CREATE TRIGGER payment_failure_is_not_success BEFORE UPDATE ON payments
+WHEN OLD.status = 'failed' AND NEW.status = 'succeeded'
+BEGIN SELECT RAISE(ABORT, 'payment already failed'); END;
+CREATE TRIGGER payment_fails_only_when_settled BEFORE UPDATE ON payments
+WHEN NEW.status = 'failed' AND OLD.status <> 'failed' AND EXISTS (
+    SELECT 1 FROM payment_attempts
+    WHERE payment_hash = NEW.payment_hash AND status = 'inflight')
+BEGIN SELECT RAISE(ABORT, 'payment has HTLCs in flight'); END;
+
+CREATE TABLE payment_attempts (
+    attempt_id   INTEGER PRIMARY KEY,
+    payment_hash BLOB NOT NULL REFERENCES payments (payment_hash),
+    channel_id   BLOB NOT NULL CHECK (length(channel_id) = 32),
+    htlc_id      INTEGER NOT NULL CHECK (htlc_id >= 0),
+    amount_msat  INTEGER NOT NULL CHECK (amount_msat >= 0),
+    fee_msat     INTEGER NOT NULL CHECK (fee_msat >= 0),
+    route        BLOB NOT NULL,
+    status       TEXT NOT NULL CHECK (status IN ('inflight', 'succeeded', 'failed')),
+    failure      TEXT,
+    created_at   INTEGER NOT NULL,
+    updated_at   INTEGER NOT NULL,
+    UNIQUE (channel_id, htlc_id),
+    CHECK ((status = 'failed') = (failure IS NOT NULL))
+) STRICT;
+CREATE INDEX attempts_by_payment ON payment_attempts (payment_hash);
+CREATE TRIGGER attempt_outcome_is_final BEFORE UPDATE ON payment_attempts
+WHEN OLD.status <> 'inflight'
+BEGIN SELECT RAISE(ABORT, 'attempt already resolved'); END;
+
+CREATE TABLE invoices (
+    payment_hash   BLOB PRIMARY KEY CHECK (length(payment_hash) = 32),
+    preimage       BLOB NOT NULL CHECK (length(preimage) = 32),
+    payment_secret BLOB NOT NULL CHECK (length(payment_secret) = 32),
+    bolt11         TEXT NOT NULL,
+    amount_msat    INTEGER CHECK (amount_msat >= 0),
+    description    TEXT NOT NULL,
+    expiry_secs    INTEGER NOT NULL CHECK (expiry_secs >= 0),
+    created_at     INTEGER NOT NULL,
+    status         TEXT NOT NULL CHECK (status IN ('unpaid', 'paid', 'expired')),
+    paid_at        INTEGER,
+    received_msat  INTEGER CHECK (received_msat >= 0),
+    CHECK ((status = 'paid') = (paid_at IS NOT NULL AND received_msat IS NOT NULL))
+) STRICT;
+CREATE INDEX invoices_by_status ON invoices (status);
+CREATE TRIGGER invoice_outcome_is_final BEFORE UPDATE ON invoices
+WHEN OLD.status <> 'unpaid'
+BEGIN SELECT RAISE(ABORT, 'invoice already paid or expired'); END;
+
+CREATE TABLE forwards (
+    in_channel_id   BLOB NOT NULL CHECK (length(in_channel_id) = 32),
+    in_htlc_id      INTEGER NOT NULL CHECK (in_htlc_id >= 0),
+    out_channel_id  BLOB NOT NULL CHECK (length(out_channel_id) = 32),
+    out_htlc_id     INTEGER NOT NULL CHECK (out_htlc_id >= 0),
+    payment_hash    BLOB NOT NULL CHECK (length(payment_hash) = 32),
+    in_amount_msat  INTEGER NOT NULL CHECK (in_amount_msat >= 0),
+    out_amount_msat INTEGER NOT NULL CHECK (out_amount_msat >= 0),
+    status          TEXT NOT NULL CHECK (status IN ('pending', 'fulfilled', 'failed')),
+    preimage        BLOB CHECK (length(preimage) = 32),
+    failure         BLOB,
+    created_at      INTEGER NOT NULL,
+    updated_at      INTEGER NOT NULL,
+    PRIMARY KEY (in_channel_id, in_htlc_id),
+    UNIQUE (out_channel_id, out_htlc_id),
+    CHECK (out_amount_msat <= in_amount_msat),
+    CHECK ((status = 'fulfilled') = (preimage IS NOT NULL)),
+    CHECK ((status = 'failed') = (failure IS NOT NULL))
+) STRICT;
+CREATE INDEX forwards_by_status ON forwards (status);
+CREATE TRIGGER forward_outcome_is_final BEFORE UPDATE ON forwards
+WHEN OLD.status <> 'pending'
+BEGIN SELECT RAISE(ABORT, 'forward already resolved'); END;
+"#;
+
+/// The database's schema version.
+pub(super) fn version(conn: &Connection) -> Result<u32, StoreError> {
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    // user_version is a signed 32-bit field; a negative value is not one we wrote.
+    u32::try_from(version)
+        .map_err(|_| StoreError::Corrupt { table: "pragma", column: "user_version" })
+}
+
+/// Applies the missing migrations in one transaction, or refuses a newer database.
+pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Exclusive)?;
+    let found = version(&tx)?;
+    if found > SCHEMA_VERSION {
+        return Err(StoreError::NewerSchema { found, known: SCHEMA_VERSION });
+    }
+    let pending = MIGRATIONS.iter().zip(1u32..).skip(found as usize);
+    for (sql, target) in pending {
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", target)?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn memory() -> Connection {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.pragma_update(None, "foreign_keys", true).unwrap();
+        conn
+    }
+
+    #[test]
+    fn migrates_an_empty_database_to_the_current_version() {
+        let mut conn = memory();
+        assert_eq!(version(&conn).unwrap(), 0);
+        migrate(&mut conn).unwrap();
+        assert_eq!(version(&conn).unwrap(), SCHEMA_VERSION);
+        let tables: Vec<String> = conn
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+            .unwrap()
+            .query_map([], |row| row.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            tables,
+            ["channels", "forwards", "invoices", "payment_attempts", "payments", "peers"]
+        );
+        // Migrating again is a no-op.
+        migrate(&mut conn).unwrap();
+        assert_eq!(version(&conn).unwrap(), SCHEMA_VERSION);
+    }
+
+    #[test]
+    fn refuses_a_newer_schema_and_leaves_it_untouched() {
+        let mut conn = memory();
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1).unwrap();
+        let err = migrate(&mut conn).unwrap_err();
+        assert!(matches!(
+            err,
+            StoreError::NewerSchema { found, known } if found == SCHEMA_VERSION + 1 && known == SCHEMA_VERSION
+        ));
+        assert_eq!(version(&conn).unwrap(), SCHEMA_VERSION + 1);
+    }
+
+    #[test]
+    fn a_failing_migration_rolls_back_entirely() {
+        let mut conn = memory();
+        // A table the migration wants to create already exists: the migration fails and the
+        // version stays 0 with nothing half-created.
+        conn.execute_batch("CREATE TABLE payments (x INTEGER)").unwrap();
+        assert!(migrate(&mut conn).is_err());
+        assert_eq!(version(&conn).unwrap(), 0);
+        let peers: i64 = conn
+            .query_row("SELECT count(*) FROM sqlite_master WHERE name = 'peers'", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(peers, 0);
+    }
+}
