@@ -3,6 +3,7 @@
 //! Each subcommand lives in its own module; `main` only parses arguments and dispatches.
 
 mod chain;
+mod client;
 mod decode_invoice;
 mod logging;
 mod node;
@@ -28,6 +29,9 @@ enum Command {
     /// Decode a BOLT 11 invoice and print it as JSON (no running node needed).
     #[command(name = "decodeinvoice")]
     DecodeInvoice(decode_invoice::DecodeInvoiceArgs),
+    /// Client commands: call a running node's API (found with --data-dir) and print JSON.
+    #[command(flatten)]
+    Client(client::ClientCommand),
 }
 
 fn main() -> ExitCode {
@@ -36,6 +40,7 @@ fn main() -> ExitCode {
         Command::Node(args) => node::run(args),
         Command::Chain(args) => chain::run(args),
         Command::DecodeInvoice(args) => decode_invoice::run(args),
+        Command::Client(command) => client::run(command),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

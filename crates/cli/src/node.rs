@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use bitcoin::Network;
+use shandian_node::api::ApiConfig;
 use shandian_node::{parse_peer_address, NodeConfig};
 
 /// Arguments of `shandian node`.
@@ -22,9 +23,17 @@ pub struct NodeArgs {
     /// A peer to dial at start-up and keep connected, as NODEID@HOST:PORT (repeatable).
     #[arg(long = "connect", value_name = "NODEID@HOST:PORT")]
     connect: Vec<String>,
+    /// Address of the HTTP/JSON API the client commands use; port 0 picks a free port. The
+    /// address actually bound is written to `<data-dir>/api-address`.
+    #[arg(long, default_value = "127.0.0.1:0", value_name = "ADDR")]
+    api: SocketAddr,
+    /// Allow `--api` on a non-loopback address (anyone who can reach it and has the token in
+    /// `<data-dir>/api-token` controls the node).
+    #[arg(long)]
+    api_allow_remote: bool,
 }
 
-/// Starts the node and runs it until Ctrl-C.
+/// Starts the node and its API and runs them until Ctrl-C or `shandian stop`.
 pub fn run(args: NodeArgs) -> anyhow::Result<()> {
     crate::logging::init();
     let mut config = NodeConfig::new(args.network, args.data_dir, args.listen);
@@ -32,6 +41,8 @@ pub fn run(args: NodeArgs) -> anyhow::Result<()> {
         config.connect.push(parse_peer_address(peer).with_context(|| format!("--connect {peer}"))?);
     }
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    runtime.block_on(async { shandian_node::run(config, crate::logging::ctrl_c()).await })?;
+    let mut api = ApiConfig::new(args.api);
+    api.allow_remote = args.api_allow_remote;
+    runtime.block_on(shandian_node::api::run(config, api, crate::logging::ctrl_c()))?;
     Ok(())
 }
