@@ -8,7 +8,7 @@
 use crate::action::{Action, CloseReason, Event};
 use crate::error::{Error, Reaction};
 use crate::funded::Funded;
-use crate::keys::HolderKeys;
+use crate::keys::ChannelSigner;
 use crate::normal::{NewHtlc, Removal};
 use crate::opening::{
     AwaitingFundingSigned, AwaitingFundingTx, ChannelConfig, InboundOpening, OpenRequest,
@@ -16,7 +16,6 @@ use crate::opening::{
 };
 use crate::phases::{AwaitingConfirmation, Closed, Negotiating, Normal, ShuttingDown};
 use crate::record::ChannelRecord;
-use bitcoin::secp256k1::Secp256k1;
 use bitcoin::Transaction;
 use shandian_types::{BlockHeight, ChannelId, FeeratePerKw};
 use shandian_wire::{ErrorMessage, Message, OpenChannel, Warning};
@@ -98,10 +97,10 @@ impl Channel {
     /// Opens a channel to a peer: returns the channel and the `open_channel` to send.
     pub fn open(
         config: ChannelConfig,
-        keys: HolderKeys,
+        signer: ChannelSigner,
         request: &OpenRequest,
     ) -> Result<(Channel, Vec<Action>), Error> {
-        let (phase, msg) = OutboundOpening::new(&Secp256k1::new(), config, keys, request)?;
+        let (phase, msg) = OutboundOpening::new(config, signer, request)?;
         Ok((Channel::OutboundOpening(phase), vec![Action::Send(msg)]))
     }
 
@@ -109,10 +108,10 @@ impl Channel {
     /// error to send back (as an `error` message; there is no channel yet).
     pub fn accept(
         config: ChannelConfig,
-        keys: HolderKeys,
+        signer: ChannelSigner,
         open: &OpenChannel,
     ) -> Result<(Channel, Vec<Action>), Error> {
-        let (phase, msg) = InboundOpening::new(&Secp256k1::new(), config, keys, open)?;
+        let (phase, msg) = InboundOpening::new(config, signer, open)?;
         Ok((Channel::InboundOpening(phase), vec![Action::Send(msg)]))
     }
 

@@ -7,7 +7,7 @@ use bitcoin::secp256k1::ecdsa::Signature;
 use bitcoin::sighash::EcdsaSighashType;
 use bitcoin::transaction::Version;
 use bitcoin::{absolute, Amount, ScriptBuf, Sequence, Transaction, TxIn, TxOut, Weight, Witness};
-use shandian_tx::sighash::{sign_p2wsh, verify_p2wsh};
+use shandian_tx::sighash::verify_p2wsh;
 use shandian_types::FeeratePerKw;
 use shandian_wire::{ClosingSigned, FeeRange};
 
@@ -81,17 +81,8 @@ impl Funded {
     /// Our signature on the closing transaction.
     pub(crate) fn sign_closing(&self, tx: &Transaction) -> Result<Signature, Error> {
         let script = self.setup.funding.witness_script();
-        let key = &self.setup.holder_keys.funding;
-        sign_p2wsh(
-            &self.secp,
-            tx,
-            0,
-            &script,
-            self.setup.funding.amount,
-            EcdsaSighashType::All,
-            key,
-        )
-        .map_err(|_| Error::Transaction)
+        let amount = self.setup.funding.amount;
+        self.setup.signer.signer().sign_closing(tx, &script, amount).map_err(Error::Signer)
     }
 
     /// Verifies the peer's `closing_signed` signature and returns the fully signed tx.

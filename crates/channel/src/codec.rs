@@ -9,7 +9,7 @@ use crate::commitment::{ChannelSetup, CommitmentSignatures};
 use crate::error::Error;
 use crate::fees::FeeModel;
 use crate::funded::{Funded, LastSent};
-use crate::keys::HolderKeys;
+use crate::keys::ChannelSigner;
 use crate::limits::{ChannelLimits, Constraints};
 use crate::opening::FundingInfo;
 use crate::params::ChannelType;
@@ -17,7 +17,7 @@ use crate::phases::{AwaitingConfirmation, Closed, Negotiating, Normal, ShuttingD
 use crate::spec::{CommitmentSpec, Update};
 use crate::update_log::{Changes, Commitment, UpdateLog};
 use bitcoin::hashes::Hash;
-use bitcoin::secp256k1::{ecdsa::Signature, PublicKey, Secp256k1, SecretKey};
+use bitcoin::secp256k1::{ecdsa::Signature, PublicKey, Secp256k1};
 use bitcoin::{Amount, OutPoint, ScriptBuf, Txid};
 use shandian_tx::keys::ChannelPublicKeys;
 use shandian_tx::{Funding, ShachainStore};
@@ -28,24 +28,25 @@ use std::collections::BTreeMap;
 /// Writes fields in order.
 pub(crate) struct Enc(pub(crate) Vec<u8>);
 
-/// Reads fields in the same order.
-pub(crate) struct Dec<'a>(Reader<'a>);
+/// Reads fields in the same order; `signer` is the caller's re-derived signer, which a
+/// funded channel takes the place of the key index it stored.
+pub(crate) struct Dec<'a>(Reader<'a>, Option<ChannelSigner>);
 
 fn corrupt<E>(_: E) -> Error {
     Error::CorruptRecord
 }
 
 impl Enc {
-    fn u8(&mut self, v: u8) {
+    pub(crate) fn u8(&mut self, v: u8) {
         self.0.push(v);
     }
     fn u16(&mut self, v: u16) {
         self.0.put_u16(v);
     }
-    fn u32(&mut self, v: u32) {
+    pub(crate) fn u32(&mut self, v: u32) {
         self.0.put_u32(v);
     }
-    fn u64(&mut self, v: u64) {
+    pub(crate) fn u64(&mut self, v: u64) {
         self.0.put_u64(v);
     }
     fn bytes(&mut self, b: &[u8]) {
@@ -76,19 +77,19 @@ impl Enc {
 }
 
 impl<'a> Dec<'a> {
-    pub(crate) fn new(bytes: &'a [u8]) -> Dec<'a> {
-        Dec(Reader::new(bytes))
+    pub(crate) fn new(bytes: &'a [u8], signer: Option<ChannelSigner>) -> Dec<'a> {
+        Dec(Reader::new(bytes), signer)
     }
-    fn u8(&mut self) -> Result<u8, Error> {
+    pub(crate) fn u8(&mut self) -> Result<u8, Error> {
         self.0.read_u8().map_err(corrupt)
     }
     fn u16(&mut self) -> Result<u16, Error> {
         self.0.read_u16().map_err(corrupt)
     }
-    fn u32(&mut self) -> Result<u32, Error> {
+    pub(crate) fn u32(&mut self) -> Result<u32, Error> {
         self.0.read_u32().map_err(corrupt)
     }
-    fn u64(&mut self) -> Result<u64, Error> {
+    pub(crate) fn u64(&mut self) -> Result<u64, Error> {
         self.0.read_u64().map_err(corrupt)
     }
     fn bool(&mut self) -> Result<bool, Error> {
@@ -103,9 +104,6 @@ impl<'a> Dec<'a> {
     }
     fn point(&mut self) -> Result<PublicKey, Error> {
         PublicKey::from_slice(&self.array::<33>()?).map_err(corrupt)
-    }
-    fn secret(&mut self) -> Result<SecretKey, Error> {
-        SecretKey::from_slice(&self.array::<32>()?).map_err(corrupt)
     }
     fn sig(&mut self) -> Result<Signature, Error> {
         Signature::from_compact(&self.array::<64>()?).map_err(corrupt)
@@ -180,13 +178,8 @@ fn put_setup(e: &mut Enc, s: &ChannelSetup) {
     e.u64(l.max_dust_exposure.0);
     e.u32(l.feerate_range.0 .0);
     e.u32(l.feerate_range.1 .0);
-    let k = &s.holder_keys;
-    for key in
-        [&k.funding, &k.revocation_base, &k.payment_base, &k.delayed_payment_base, &k.htlc_base]
-    {
-        e.0.extend_from_slice(&key.secret_bytes());
-    }
-    e.0.extend_from_slice(&k.commitment_seed);
+    // No secrets: the key index, from which the node re-derives the signer.
+    e.u32(s.signer.key_index());
     put_pubkeys(e, &s.holder_pubkeys);
     put_pubkeys(e, &s.counterparty_pubkeys);
     e.0.extend_from_slice(&s.funding.outpoint.txid.to_byte_array());
@@ -207,15 +200,12 @@ fn get_setup(d: &mut Dec<'_>) -> Result<ChannelSetup, Error> {
         max_dust_exposure: Msat(d.u64()?),
         feerate_range: (FeeratePerKw(d.u32()?), FeeratePerKw(d.u32()?)),
     };
-    let holder_keys = HolderKeys {
-        funding: d.secret()?,
-        revocation_base: d.secret()?,
-        payment_base: d.secret()?,
-        delayed_payment_base: d.secret()?,
-        htlc_base: d.secret()?,
-        commitment_seed: d.array()?,
-    };
+    let key_index = d.u32()?;
     let holder_pubkeys = get_pubkeys(d)?;
+    let signer = d.1.clone().ok_or(Error::SignerMismatch)?;
+    if signer.key_index() != key_index || signer.public_keys() != holder_pubkeys {
+        return Err(Error::SignerMismatch);
+    }
     let counterparty_pubkeys = get_pubkeys(d)?;
     let outpoint = OutPoint { txid: Txid::from_byte_array(d.array()?), vout: d.u32()? };
     let funding = Funding {
@@ -229,7 +219,7 @@ fn get_setup(d: &mut Dec<'_>) -> Result<ChannelSetup, Error> {
         channel_id,
         channel_type,
         limits,
-        holder_keys,
+        signer,
         holder_pubkeys,
         counterparty_pubkeys,
         funding,
@@ -354,8 +344,11 @@ fn put_funded(e: &mut Enc, f: &Funded) {
 }
 
 fn get_funded(d: &mut Dec<'_>) -> Result<Funded, Error> {
-    let setup = get_setup(d)?;
+    let mut setup = get_setup(d)?;
     let log = get_log(d, setup.limits)?;
+    // Every holder commitment below the current one was revoked before this record was
+    // handed out; a freshly derived signer learns that here.
+    setup.signer.catch_up(log.holder_commitment.number)?;
     let entries = (0..d.u32()?)
         .map(|_| Ok((d.u64()?, d.array::<32>()?)))
         .collect::<Result<Vec<_>, Error>>()?;

@@ -3,7 +3,7 @@
 //! signatures on ours.
 
 use crate::error::Error;
-use crate::keys::HolderKeys;
+use crate::keys::ChannelSigner;
 use crate::limits::ChannelLimits;
 use crate::params::ChannelType;
 use crate::update_log::Commitment;
@@ -12,8 +12,8 @@ use bitcoin::sighash::EcdsaSighashType;
 use bitcoin::Transaction;
 use shandian_tx::commitment::{CommitmentSpec as TxSpec, CommitmentTx, Htlc as TxHtlc};
 use shandian_tx::htlc_tx::{counterparty_htlc_sighash, htlc_tx_witness};
-use shandian_tx::keys::{derive_privkey, ChannelPublicKeys, CommitmentKeys};
-use shandian_tx::sighash::{sign_p2wsh, verify_p2wsh};
+use shandian_tx::keys::{ChannelPublicKeys, CommitmentKeys};
+use shandian_tx::sighash::verify_p2wsh;
 use shandian_tx::{Funding, HtlcDirection, Side as TxSide};
 use shandian_types::{ChannelId, PaymentPreimage};
 
@@ -26,8 +26,8 @@ pub struct ChannelSetup {
     pub channel_type: ChannelType,
     /// The limits both sides declared.
     pub limits: ChannelLimits,
-    /// Our secrets.
-    pub holder_keys: HolderKeys,
+    /// Our signer (holds our private keys).
+    pub signer: ChannelSigner,
     /// Our public keys.
     pub holder_pubkeys: ChannelPublicKeys,
     /// The counterparty's public keys.
@@ -139,31 +139,9 @@ impl ChannelSetup {
         point: &PublicKey,
     ) -> Result<CommitmentSignatures, Error> {
         let built = self.build(secp, c, false, point)?;
-        let script = self.funding.witness_script();
-        let commitment = sign_p2wsh(
-            secp,
-            &built.tx,
-            0,
-            &script,
-            self.funding.amount,
-            EcdsaSighashType::All,
-            &self.holder_keys.funding,
-        )
-        .map_err(tx_err)?;
-        let htlc_key = derive_privkey(secp, &self.holder_keys.htlc_base, point).map_err(tx_err)?;
-        let sighash = counterparty_htlc_sighash(self.tx_channel_type());
-        let htlc_txs = built.htlc_txs().map_err(tx_err)?;
-        let htlcs = built
-            .htlc_outputs
-            .iter()
-            .zip(&htlc_txs)
-            .map(|(out, tx)| {
-                let value = out.htlc.amount.to_sat_floor();
-                sign_p2wsh(secp, tx, 0, &out.witness_script, value, sighash, &htlc_key)
-            })
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(tx_err)?;
-        Ok(CommitmentSignatures { commitment, htlcs })
+        let sigs =
+            self.signer.signer().sign_counterparty_commitment(&built).map_err(Error::Signer)?;
+        Ok(CommitmentSignatures { commitment: sigs.commitment, htlcs: sigs.htlcs })
     }
 
     /// Verifies the counterparty's signatures on our commitment `c` (our `point`).
@@ -220,40 +198,19 @@ impl ChannelSetup {
         preimage_for: impl Fn(&shandian_types::PaymentHash) -> Option<PaymentPreimage>,
     ) -> Result<(Transaction, Vec<Transaction>), Error> {
         let built = self.verify_holder(secp, c, point, sigs)?;
-        let script = self.funding.witness_script();
-        let ours = sign_p2wsh(
-            secp,
-            &built.tx,
-            0,
-            &script,
-            self.funding.amount,
-            EcdsaSighashType::All,
-            &self.holder_keys.funding,
-        )
-        .map_err(tx_err)?;
-        let mut commitment = built.tx.clone();
-        if let Some(input) = commitment.input.first_mut() {
-            input.witness = self.funding.witness(&ours, &sigs.commitment);
-        }
-        let htlc_key = derive_privkey(secp, &self.holder_keys.htlc_base, point).map_err(tx_err)?;
+        let signer = self.signer.signer();
+        let commitment =
+            signer.sign_holder_commitment(&built, &sigs.commitment).map_err(Error::Signer)?;
         let htlc_txs = built.htlc_txs().map_err(tx_err)?;
         let mut signed = Vec::new();
-        for ((out, tx), their_sig) in built.htlc_outputs.iter().zip(htlc_txs).zip(&sigs.htlcs) {
+        let outputs = built.htlc_outputs.iter().zip(htlc_txs).zip(&sigs.htlcs).enumerate();
+        for (i, ((out, tx), their_sig)) in outputs {
             let preimage = preimage_for(&out.htlc.payment_hash);
             if out.htlc.direction == HtlcDirection::Received && preimage.is_none() {
                 continue;
             }
-            let value = out.htlc.amount.to_sat_floor();
-            let our_sig = sign_p2wsh(
-                secp,
-                &tx,
-                0,
-                &out.witness_script,
-                value,
-                EcdsaSighashType::All,
-                &htlc_key,
-            )
-            .map_err(tx_err)?;
+            let our_sig =
+                signer.sign_holder_htlc_input(&built, i, &tx, 0).map_err(Error::Signer)?;
             let mut tx = tx;
             let witness = htlc_tx_witness(
                 out,

@@ -37,7 +37,7 @@ pub(crate) fn dispatch_message(channel: Channel, msg: &Message) -> Step {
     let secp = Secp256k1::new;
     let channel_id = channel.channel_id();
     match (channel, msg) {
-        (Channel::OutboundOpening(p), Message::AcceptChannel(m)) => match p.on_accept(&secp(), m) {
+        (Channel::OutboundOpening(p), Message::AcceptChannel(m)) => match p.on_accept(m) {
             Ok((next, event)) => Ok((Channel::AwaitingFundingTx(next), vec![Action::Event(event)])),
             Err(e) => closed_by_error(channel_id, e),
         },
@@ -124,7 +124,7 @@ pub(crate) fn dispatch_message(channel: Channel, msg: &Message) -> Step {
 fn ready_message(funded: &crate::funded::Funded) -> Result<Message, Error> {
     Ok(Message::from(shandian_wire::ChannelReady {
         channel_id: funded.setup.channel_id,
-        second_per_commitment_point: funded.setup.holder_keys.commitment_point(&funded.secp, 1)?,
+        second_per_commitment_point: funded.setup.signer.commitment_point(1)?,
         short_channel_id_alias: None,
     }))
 }

@@ -184,6 +184,29 @@ pub enum Error {
     /// A stored record written by a newer version.
     #[error("unknown channel record version {0}")]
     UnknownRecordVersion(u16),
+    /// The signer passed to restore a record is not the one the record was written with.
+    #[error("signer does not match the channel record (key index or public keys)")]
+    SignerMismatch,
+    /// The signer revoked more commitments than the record knows: the record is stale.
+    #[error("signer revoked {signer} commitments, record only {record}")]
+    SignerAhead {
+        /// Revocations the signer reports.
+        signer: u64,
+        /// Revocations the record reports.
+        record: u64,
+    },
+    /// The signer is too far behind the record to catch up by replay: pass one restored at
+    /// the record's revocation count.
+    #[error("signer revoked {signer} commitments, record {record}: too far behind")]
+    SignerBehind {
+        /// Revocations the signer reports.
+        signer: u64,
+        /// Revocations the record reports.
+        record: u64,
+    },
+    /// The signer refused or failed.
+    #[error("signer: {0}")]
+    Signer(shandian_tx::Error),
 
     // --- Generic.
     /// BOLT 1: a message of unknown odd type, which must be ignored.

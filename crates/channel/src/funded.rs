@@ -61,7 +61,7 @@ impl Funded {
     }
 
     fn holder_point(&self, number: u64) -> Result<PublicKey, Error> {
-        self.setup.holder_keys.commitment_point(&self.secp, number)
+        self.setup.signer.commitment_point(number)
     }
 
     /// Sends `commitment_signed` if there is something to sign and no signature outstanding.
@@ -100,8 +100,10 @@ impl Funded {
     }
 
     /// Our `revoke_and_ack` revoking commitment `revoked`.
-    pub(crate) fn revocation_message(&self, revoked: u64) -> Result<RevokeAndAck, Error> {
-        let secret = self.setup.holder_keys.commitment_secret(revoked)?;
+    /// The signer releases the secret only here: the commitment is being revoked (or was,
+    /// for a retransmission).
+    pub(crate) fn revocation_message(&mut self, revoked: u64) -> Result<RevokeAndAck, Error> {
+        let secret = self.setup.signer.revoke(revoked)?;
         let next = revoked.checked_add(2).ok_or(Error::Transaction)?;
         Ok(RevokeAndAck {
             channel_id: self.setup.channel_id,

@@ -1,80 +1,120 @@
-//! Our secret key material for one channel and the public keys both sides announced.
+//! Our side's keys for one channel: a [`ChannelSigner`] wrapping the `shandian-tx`
+//! [`Signer`] that holds the private keys, plus the key index the node re-derives it from.
 //!
-//! The channel signs with these keys through BOLT 3 derivations from `shandian-tx`. Secrets
-//! come in from the caller (derived from the node's seed); nothing here draws randomness.
+//! The channel never sees a private key: it asks the signer for public keys and
+//! per-commitment points, for signatures, and for a per-commitment secret only when it
+//! revokes that commitment. Records store the key index, never secrets.
 
 use crate::error::Error;
-use bitcoin::secp256k1::{PublicKey, Secp256k1, SecretKey, Signing};
-use shandian_tx::keys::{per_commitment_point, ChannelPublicKeys, PerCommitmentSecret};
-use shandian_tx::shachain::{generate_from_seed, index_for_commitment};
+use bitcoin::secp256k1::PublicKey;
+use shandian_tx::keys::{ChannelPublicKeys, PerCommitmentSecret};
+use shandian_tx::{InMemorySigner, Signer};
 
-/// Our private keys for one channel.
-#[derive(Clone, PartialEq, Eq)]
-pub struct HolderKeys {
-    /// `funding_pubkey`'s secret.
-    pub funding: SecretKey,
-    /// `revocation_basepoint`'s secret.
-    pub revocation_base: SecretKey,
-    /// `payment_basepoint`'s secret (our `to_remote` key with `option_static_remotekey`).
-    pub payment_base: SecretKey,
-    /// `delayed_payment_basepoint`'s secret.
-    pub delayed_payment_base: SecretKey,
-    /// `htlc_basepoint`'s secret.
-    pub htlc_base: SecretKey,
-    /// The seed of our per-commitment secrets (BOLT 3 shachain).
-    pub commitment_seed: [u8; 32],
+/// The most revocations [`ChannelSigner`] replays when restoring a record.
+pub const MAX_CATCH_UP: u64 = 1 << 16;
+
+/// A [`Signer`] the channel can clone (channels are values; snapshots and phase transitions
+/// copy them). Implemented for every `Signer + Clone + Send + Sync`.
+pub trait CloneableSigner: Signer + Send + Sync {
+    /// A boxed copy.
+    fn clone_box(&self) -> Box<dyn CloneableSigner>;
 }
 
-impl core::fmt::Debug for HolderKeys {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str("HolderKeys(..)")
+impl<T: Signer + Clone + Send + Sync + 'static> CloneableSigner for T {
+    fn clone_box(&self) -> Box<dyn CloneableSigner> {
+        Box::new(self.clone())
     }
 }
 
-impl HolderKeys {
-    /// Derives all keys from 32 bytes of channel entropy (e.g. from the node's key manager).
-    pub fn from_entropy(entropy: &[u8; 32]) -> Result<HolderKeys, Error> {
-        use bitcoin::hashes::{sha256, Hash};
-        let derive = |tag: u8| {
-            let mut data = [0u8; 33];
-            data[..32].copy_from_slice(entropy);
-            data[32] = tag;
-            sha256::Hash::hash(&data).to_byte_array()
-        };
-        let key = |tag: u8| SecretKey::from_slice(&derive(tag)).map_err(|_| Error::Transaction);
-        Ok(HolderKeys {
-            funding: key(0)?,
-            revocation_base: key(1)?,
-            payment_base: key(2)?,
-            delayed_payment_base: key(3)?,
-            htlc_base: key(4)?,
-            commitment_seed: derive(5),
-        })
+/// The signer of one channel and its key index (what a record stores instead of keys).
+pub struct ChannelSigner {
+    key_index: u32,
+    signer: Box<dyn CloneableSigner>,
+}
+
+impl Clone for ChannelSigner {
+    fn clone(&self) -> ChannelSigner {
+        ChannelSigner { key_index: self.key_index, signer: self.signer.clone_box() }
+    }
+}
+
+impl core::fmt::Debug for ChannelSigner {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("ChannelSigner")
+            .field("key_index", &self.key_index)
+            .field("revoked", &self.signer.revoked_count())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Two signers are the same when they sign for the same keys.
+impl PartialEq for ChannelSigner {
+    fn eq(&self, other: &ChannelSigner) -> bool {
+        self.key_index == other.key_index && self.signer.pubkeys() == other.signer.pubkeys()
+    }
+}
+
+impl Eq for ChannelSigner {}
+
+impl ChannelSigner {
+    /// Wraps `signer`, whose keys the node derives from `key_index` (stored in records).
+    pub fn new(key_index: u32, signer: impl CloneableSigner + 'static) -> ChannelSigner {
+        ChannelSigner { key_index, signer: Box::new(signer) }
+    }
+
+    /// The in-memory signer of channel `key_index` derived from the node seed
+    /// ([`InMemorySigner::from_node_seed`]).
+    pub fn from_node_seed(seed: &[u8; 32], key_index: u32) -> Result<ChannelSigner, Error> {
+        let signer = InMemorySigner::from_node_seed(seed, key_index).map_err(Error::Signer)?;
+        Ok(ChannelSigner::new(key_index, signer))
+    }
+
+    /// The key index records store.
+    pub fn key_index(&self) -> u32 {
+        self.key_index
+    }
+
+    /// The signer.
+    pub fn signer(&self) -> &dyn CloneableSigner {
+        self.signer.as_ref()
     }
 
     /// The public keys we announce in `open_channel` / `accept_channel`.
-    pub fn public_keys<C: Signing>(&self, secp: &Secp256k1<C>) -> ChannelPublicKeys {
-        ChannelPublicKeys {
-            funding_pubkey: PublicKey::from_secret_key(secp, &self.funding),
-            revocation_basepoint: PublicKey::from_secret_key(secp, &self.revocation_base),
-            payment_basepoint: PublicKey::from_secret_key(secp, &self.payment_base),
-            delayed_payment_basepoint: PublicKey::from_secret_key(secp, &self.delayed_payment_base),
-            htlc_basepoint: PublicKey::from_secret_key(secp, &self.htlc_base),
-        }
-    }
-
-    /// Our per-commitment secret for commitment `number`.
-    pub fn commitment_secret(&self, number: u64) -> Result<PerCommitmentSecret, Error> {
-        let index = index_for_commitment(number).map_err(|_| Error::Transaction)?;
-        generate_from_seed(&self.commitment_seed, index).map_err(|_| Error::Transaction)
+    pub fn public_keys(&self) -> ChannelPublicKeys {
+        *self.signer.pubkeys()
     }
 
     /// Our per-commitment point for commitment `number`.
-    pub fn commitment_point<C: Signing>(
-        &self,
-        secp: &Secp256k1<C>,
-        number: u64,
-    ) -> Result<PublicKey, Error> {
-        per_commitment_point(secp, &self.commitment_secret(number)?).map_err(|_| Error::Transaction)
+    pub fn commitment_point(&self, number: u64) -> Result<PublicKey, Error> {
+        self.signer.per_commitment_point(number).map_err(Error::Signer)
+    }
+
+    /// Revokes our commitment `number` (in order; again for an already revoked one) and
+    /// returns its secret.
+    pub(crate) fn revoke(&mut self, number: u64) -> Result<PerCommitmentSecret, Error> {
+        self.signer.release_per_commitment_secret(number).map_err(Error::Signer)
+    }
+
+    /// How many of our commitments are revoked.
+    pub fn revoked_count(&self) -> u64 {
+        self.signer.revoked_count()
+    }
+
+    /// Brings a freshly derived signer up to `revoked` revocations (restore). A signer
+    /// that revoked more than the record knows means the record is stale: refused.
+    pub(crate) fn catch_up(&mut self, revoked: u64) -> Result<(), Error> {
+        let have = self.revoked_count();
+        if have > revoked {
+            return Err(Error::SignerAhead { signer: have, record: revoked });
+        }
+        // Catching up costs one shachain derivation per step: a long way behind means the
+        // caller should pass a signer at the header's revocation count (or the bytes lie).
+        if revoked - have > MAX_CATCH_UP {
+            return Err(Error::SignerBehind { signer: have, record: revoked });
+        }
+        for n in have..revoked {
+            self.revoke(n)?;
+        }
+        Ok(())
     }
 }

@@ -13,12 +13,17 @@
 //!
 //! | input | call |
 //! |---|---|
-//! | create (we open) | [`Channel::open`] → send the `open_channel` |
+//! | create (we open) | [`Channel::open`] with a fresh [`ChannelSigner`] → send the `open_channel` |
 //! | create (peer opens) | [`Channel::accept`] on a received `open_channel` |
 //! | a peer message for this channel | [`Channel::handle_message`] |
 //! | a local request ([`Command`]) | [`Channel::handle_command`] (a refused command returns `Err` and leaves the channel unchanged) |
 //! | chain news ([`ChainEvent`]): funding depth, funding spent, new tip | [`Channel::handle_chain_event`] |
 //! | the connection dropped / came back | [`Channel::disconnected`] / [`Channel::connected`] (sends `channel_reestablish`) |
+//!
+//! Keys: the channel holds a [`ChannelSigner`] — any `shandian_tx::Signer` (cloneable) plus
+//! the key index the node derives it from (one fresh index per channel). The channel asks it
+//! for signatures and points, and for a per-commitment secret only when it revokes that
+//! commitment; it never sees a private key.
 //!
 //! There is no clock input: every deadline of BOLT 2 is a block height
 //! ([`ChainEvent::BlockConnected`]).
@@ -28,8 +33,13 @@
 //!   wait for the write to complete (fsync) **before** performing any later action of the
 //!   batch. A batch that sends `commitment_signed`, `revoke_and_ack`, `funding_created`,
 //!   `funding_signed`, `shutdown` or `closing_signed`, broadcasts anything or reports any event
-//!   always starts with one (DESIGN.md §4, persist before you speak). After a crash, restore
-//!   the last record with [`ChannelRecord::restore`] and reconnect.
+//!   always starts with one (DESIGN.md §4, persist before you speak). Store
+//!   [`ChannelRecord::encode`]; it holds no private keys, only the signer's key index.
+//!   After a crash: [`ChannelRecord::header`] gives the key index (and revocation count),
+//!   re-derive the signer from the node seed ([`ChannelSigner::from_node_seed`], or
+//!   [`ChannelSigner::new`] over `InMemorySigner::from_node_seed(..).with_revoked_count(..)`
+//!   to skip the catch-up), [`ChannelRecord::decode`] with it, [`ChannelRecord::restore`],
+//!   and reconnect.
 //! - [`Action::Send`]: send the message to the peer.
 //! - [`Action::Broadcast`]: hand the transaction to the chain backend.
 //! - [`Action::Event`]: act on it (e.g. [`Event::FundingNeeded`]: build the funding
@@ -87,11 +97,11 @@ pub mod update_log;
 pub use action::{Action, CloseReason, Event};
 pub use channel::{ChainEvent, Channel, Command};
 pub use error::{Error, Reaction};
-pub use keys::HolderKeys;
+pub use keys::{ChannelSigner, CloneableSigner};
 pub use limits::{ChannelLimits, Constraints, Side};
 pub use normal::{NewHtlc, Removal};
 pub use opening::{ChannelConfig, OpenRequest};
 pub use params::{ChannelType, Policy};
-pub use record::ChannelRecord;
+pub use record::{ChannelRecord, RecordHeader};
 pub use spec::{CommitmentSpec, Htlc, Update};
 pub use update_log::{Commitment, LockedIn, UpdateLog};

@@ -6,7 +6,7 @@ use crate::action::{Action, Event};
 use crate::commitment::{ChannelSetup, CommitmentSignatures};
 use crate::error::Error;
 use crate::funded::{Funded, LastSent};
-use crate::keys::HolderKeys;
+use crate::keys::ChannelSigner;
 use crate::limits::{ChannelLimits, Constraints};
 use crate::params::{
     validate_accept_channel, validate_open_channel, ChannelType, Policy, Proposal,
@@ -66,7 +66,7 @@ impl ChannelConfig {
 #[derive(Debug, Clone)]
 pub struct Negotiated {
     pub(crate) config: ChannelConfig,
-    pub(crate) keys: HolderKeys,
+    pub(crate) keys: ChannelSigner,
     pub(crate) temporary_channel_id: ChannelId,
     pub(crate) channel_type: ChannelType,
     pub(crate) limits: ChannelLimits,
@@ -132,7 +132,7 @@ impl Negotiated {
             channel_id: ChannelId::from_funding_outpoint(&outpoint.txid, vout),
             channel_type: self.channel_type,
             limits: self.limits,
-            holder_keys: self.keys.clone(),
+            signer: self.keys.clone(),
             holder_pubkeys: self.holder_pubkeys,
             counterparty_pubkeys: self.counterparty_pubkeys,
             funding: Funding {
@@ -193,7 +193,7 @@ pub struct FundingInfo {
 #[derive(Debug, Clone)]
 pub struct OutboundOpening {
     pub(crate) config: ChannelConfig,
-    pub(crate) keys: HolderKeys,
+    pub(crate) keys: ChannelSigner,
     pub(crate) open: OpenChannel,
 }
 
@@ -217,9 +217,8 @@ pub struct OpenRequest {
 impl OutboundOpening {
     /// Starts opening: returns the phase and the `open_channel` to send.
     pub fn new(
-        secp: &Secp256k1<All>,
         config: ChannelConfig,
-        keys: HolderKeys,
+        keys: ChannelSigner,
         request: &OpenRequest,
     ) -> Result<(OutboundOpening, Message), Error> {
         let c = config.constraints(request.funding);
@@ -235,7 +234,7 @@ impl OutboundOpening {
             feerate_per_kw: request.feerate,
             to_self_delay: c.to_self_delay,
             max_accepted_htlcs: c.max_accepted_htlcs,
-            keys: wire_keys(&keys.public_keys(secp), keys.commitment_point(secp, 0)?),
+            keys: wire_keys(&keys.public_keys(), keys.commitment_point(0)?),
             channel_flags: u8::from(request.announce),
             tlvs: OpeningTlvs {
                 upfront_shutdown_script: Some(config.shutdown_script.clone()),
@@ -257,11 +256,7 @@ impl OutboundOpening {
     }
 
     /// BOLT 2 `accept_channel`: validate, then ask the node for the funding transaction.
-    pub(crate) fn on_accept(
-        self,
-        secp: &Secp256k1<All>,
-        m: &AcceptChannel,
-    ) -> Result<(AwaitingFundingTx, Event), Error> {
+    pub(crate) fn on_accept(self, m: &AcceptChannel) -> Result<(AwaitingFundingTx, Event), Error> {
         let theirs = Constraints {
             dust_limit: m.dust_limit_satoshis,
             max_htlc_value_in_flight: m.max_htlc_value_in_flight_msat,
@@ -287,7 +282,7 @@ impl OutboundOpening {
                 max_dust_exposure: self.config.max_dust_exposure,
                 feerate_range: self.config.policy.feerate_range,
             },
-            holder_pubkeys: self.keys.public_keys(secp),
+            holder_pubkeys: self.keys.public_keys(),
             counterparty_pubkeys: from_wire_keys(&m.keys),
             counterparty_first_point: m.keys.first_per_commitment_point,
             counterparty_shutdown_script: upfront_script(&m.tlvs),
@@ -383,7 +378,7 @@ impl AwaitingFundingSigned {
         m: &FundingSigned,
     ) -> Result<(Funded, FundingInfo, Transaction), Error> {
         let first = Commitment { number: 0, spec: self.initial.clone() };
-        let point = self.negotiated.keys.commitment_point(secp, 0)?;
+        let point = self.negotiated.keys.commitment_point(0)?;
         let sigs = CommitmentSignatures { commitment: m.signature, htlcs: Vec::new() };
         self.setup.verify_holder(secp, &first, &point, &sigs)?;
         let (funded, info) =
@@ -401,9 +396,8 @@ pub struct InboundOpening {
 impl InboundOpening {
     /// BOLT 2: validates a received `open_channel`; returns the phase and our `accept_channel`.
     pub fn new(
-        secp: &Secp256k1<All>,
         config: ChannelConfig,
-        keys: HolderKeys,
+        keys: ChannelSigner,
         open: &OpenChannel,
     ) -> Result<(InboundOpening, Message), Error> {
         let theirs = Proposal {
@@ -424,7 +418,7 @@ impl InboundOpening {
         // Our reserve must cover their dust limit (BOLT 2 accept_channel).
         ours.channel_reserve = ours.channel_reserve.max(open.dust_limit_satoshis);
         let agreed = validate_open_channel(&config.policy, open.chain_hash, &theirs, &ours)?;
-        let holder_pubkeys = keys.public_keys(secp);
+        let holder_pubkeys = keys.public_keys();
         let accept = AcceptChannel {
             temporary_channel_id: open.temporary_channel_id,
             dust_limit_satoshis: ours.dust_limit,
@@ -434,7 +428,7 @@ impl InboundOpening {
             minimum_depth: config.minimum_depth,
             to_self_delay: ours.to_self_delay,
             max_accepted_htlcs: ours.max_accepted_htlcs,
-            keys: wire_keys(&holder_pubkeys, keys.commitment_point(secp, 0)?),
+            keys: wire_keys(&holder_pubkeys, keys.commitment_point(0)?),
             tlvs: OpeningTlvs {
                 upfront_shutdown_script: Some(config.shutdown_script.clone()),
                 channel_type: Some(agreed.channel_type.to_features()),
@@ -477,7 +471,7 @@ impl InboundOpening {
         let (setup, _) = n.setup(outpoint)?;
         let initial = n.initial_spec()?;
         let first = Commitment { number: 0, spec: initial.clone() };
-        let point = n.keys.commitment_point(secp, 0)?;
+        let point = n.keys.commitment_point(0)?;
         let sigs = CommitmentSignatures { commitment: m.signature, htlcs: Vec::new() };
         setup.verify_holder(secp, &first, &point, &sigs)?;
         let theirs = setup.sign_counterparty(secp, &first, &n.counterparty_first_point)?;

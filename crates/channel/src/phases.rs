@@ -83,7 +83,7 @@ impl AwaitingConfirmation {
         let f = &self.funded;
         Ok(Message::from(ChannelReady {
             channel_id: f.setup.channel_id,
-            second_per_commitment_point: f.setup.holder_keys.commitment_point(&f.secp, 1)?,
+            second_per_commitment_point: f.setup.signer.commitment_point(1)?,
             short_channel_id_alias: None,
         }))
     }

@@ -31,10 +31,7 @@ impl Funded {
             next_commitment_number: holder.saturating_add(1),
             next_revocation_number: revocation,
             your_last_per_commitment_secret,
-            my_current_per_commitment_point: self
-                .setup
-                .holder_keys
-                .commitment_point(&self.secp, holder)?,
+            my_current_per_commitment_point: self.setup.signer.commitment_point(holder)?,
             next_funding: None,
             my_current_funding_locked: None,
         })
@@ -44,22 +41,25 @@ impl Funded {
     /// `your_last_per_commitment_secret`.
     fn check_data_loss(&self, m: &ChannelReestablish) -> Result<(), Error> {
         let holder = self.log.holder_commitment().number;
-        let claimed = m.your_last_per_commitment_secret;
-        let expected = match m.next_revocation_number.checked_sub(1) {
-            None => [0; 32],
-            Some(n) => self.setup.holder_keys.commitment_secret(n)?,
+        // The claimed secret is checked against our point for that commitment, so the
+        // signer never has to release a secret for a commitment we have not revoked.
+        let proven = match m.next_revocation_number.checked_sub(1) {
+            None => m.your_last_per_commitment_secret == [0; 32],
+            Some(n) => {
+                let claimed = shandian_tx::keys::per_commitment_point(
+                    &self.secp,
+                    &m.your_last_per_commitment_secret,
+                );
+                claimed.ok() == Some(self.setup.signer.commitment_point(n)?)
+            }
         };
         if m.next_revocation_number > holder {
             // BOLT 2: the peer expects a revocation for a commitment we do not have. If it
             // proves it with our own secret, we lost state: MUST NOT broadcast our commitment.
-            return Err(if claimed == expected {
-                Error::WeLostState
-            } else {
-                Error::InvalidDataLossProof
-            });
+            return Err(if proven { Error::WeLostState } else { Error::InvalidDataLossProof });
         }
         // BOLT 2: a secret that does not match what we revealed: fail the channel.
-        if claimed != expected {
+        if !proven {
             return Err(Error::InvalidDataLossProof);
         }
         Ok(())

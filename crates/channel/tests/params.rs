@@ -6,12 +6,12 @@ mod common;
 use bitcoin::constants::ChainHash;
 use bitcoin::Amount;
 use common::*;
-use shandian_channel::{Action, Channel, ChannelType, Error, HolderKeys};
+use shandian_channel::{Action, Channel, ChannelType, Error};
 use shandian_types::{Features, FeeratePerKw, Msat};
 use shandian_wire::{AcceptChannel, Message, OpenChannel};
 
-fn keys(tag: u8) -> HolderKeys {
-    HolderKeys::from_entropy(&[tag; 32]).unwrap()
+fn keys(tag: u8) -> shandian_channel::ChannelSigner {
+    signer(u32::from(tag))
 }
 
 fn base_open() -> OpenChannel {

@@ -27,7 +27,7 @@ proptest! {
 
     #[test]
     fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
-        let _ = ChannelRecord::decode(&bytes);
+        let _ = decode_record(&bytes);
     }
 
     #[test]
@@ -37,9 +37,9 @@ proptest! {
             let i = index.index(bytes.len());
             bytes[i] ^= value | 1;
         }
-        let _ = ChannelRecord::decode(&bytes);
+        let _ = decode_record(&bytes);
         let len = cut.index(bytes.len());
-        let _ = ChannelRecord::decode(&bytes[..len]);
+        let _ = decode_record(&bytes[..len]);
     }
 }
 
@@ -47,5 +47,46 @@ proptest! {
 fn unknown_versions_are_refused() {
     let mut bytes = valid_record();
     bytes[1] = 99;
-    assert_eq!(ChannelRecord::decode(&bytes).err(), Some(Error::UnknownRecordVersion(99)));
+    assert_eq!(decode_record(&bytes).err(), Some(Error::UnknownRecordVersion(99)));
+}
+
+#[test]
+fn version_1_records_with_private_keys_are_refused() {
+    let mut bytes = valid_record();
+    bytes[..2].copy_from_slice(&1u16.to_be_bytes());
+    assert_eq!(decode_record(&bytes).err(), Some(Error::UnknownRecordVersion(1)));
+}
+
+#[test]
+fn restore_needs_the_signer_of_the_stored_key_index() {
+    let bytes = valid_record();
+    let header = ChannelRecord::header(&bytes).unwrap();
+    assert_eq!(header.key_index, Some(1));
+    assert!(header.revoked_count > 0);
+    // Another channel's keys, or no signer at all, are refused.
+    assert_eq!(ChannelRecord::decode(&bytes, Some(signer(2))).err(), Some(Error::SignerMismatch));
+    assert_eq!(ChannelRecord::decode(&bytes, None).err(), Some(Error::SignerMismatch));
+    // A signer that revoked more than the record knows: the record is stale.
+    let ahead = shandian_tx::InMemorySigner::from_node_seed(&NODE_SEED, 1)
+        .unwrap()
+        .with_revoked_count(header.revoked_count + 1);
+    let ahead = shandian_channel::ChannelSigner::new(1, ahead);
+    assert!(matches!(ChannelRecord::decode(&bytes, Some(ahead)), Err(Error::SignerAhead { .. })));
+    // A fresh signer is brought up to the stored revocation count.
+    let restored = ChannelRecord::decode(&bytes, Some(signer(1))).unwrap();
+    let funded = restored.channel.funded().unwrap();
+    assert_eq!(funded.setup().signer.revoked_count(), header.revoked_count);
+}
+
+#[test]
+fn records_hold_no_private_keys() {
+    let bytes = valid_record();
+    let secrets = shandian_tx::InMemorySigner::from_node_seed(&NODE_SEED, 1).unwrap();
+    // The per-commitment secret of the current (unrevoked) commitment must not appear, nor
+    // any 32-byte window equal to a secret the signer would release.
+    let header = ChannelRecord::header(&bytes).unwrap();
+    let mut s = secrets.with_revoked_count(header.revoked_count);
+    let current =
+        shandian_tx::Signer::release_per_commitment_secret(&mut s, header.revoked_count).unwrap();
+    assert!(!bytes.windows(32).any(|w| w == current.as_slice()));
 }

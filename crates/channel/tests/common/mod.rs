@@ -10,8 +10,8 @@ use bitcoin::{
     absolute, Amount, OutPoint, ScriptBuf, Sequence, Transaction, TxIn, TxOut, Txid, Witness,
 };
 use shandian_channel::{
-    Action, ChainEvent, Channel, ChannelConfig, ChannelRecord, ChannelType, Command, Error, Event,
-    HolderKeys, NewHtlc, OpenRequest, Policy, Removal,
+    Action, ChainEvent, Channel, ChannelConfig, ChannelRecord, ChannelSigner, ChannelType, Command,
+    Error, Event, NewHtlc, OpenRequest, Policy, Removal,
 };
 use shandian_types::{ChannelId, CltvExpiry, FeeratePerKw, Msat, PaymentHash, PaymentPreimage};
 use shandian_wire::{Message, OnionPacket, ONION_PACKET_LEN};
@@ -19,6 +19,24 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 pub const FUNDING: u64 = 10_000_000; // sat
+
+/// The test node seed; side a derives its channel keys at index 1, side b at index 2.
+pub const NODE_SEED: [u8; 32] = [0x5e; 32];
+
+/// The signer of key index `index`, freshly derived from [`NODE_SEED`] (as after a restart).
+pub fn signer(index: u32) -> ChannelSigner {
+    ChannelSigner::from_node_seed(&NODE_SEED, index).unwrap()
+}
+
+/// Decodes stored bytes as a restarting node would: the signer re-derived from the seed.
+pub fn decode_record(bytes: &[u8]) -> Result<ChannelRecord, Error> {
+    let header = ChannelRecord::header(bytes)?;
+    let signer = header.key_index.map(|index| {
+        let inner = shandian_tx::InMemorySigner::from_node_seed(&NODE_SEED, index).unwrap();
+        ChannelSigner::new(index, inner.with_revoked_count(header.revoked_count))
+    });
+    ChannelRecord::decode(bytes, signer)
+}
 
 pub fn config(tag: u8) -> ChannelConfig {
     let mut policy = Policy::new(ChainHash::REGTEST);
@@ -100,7 +118,7 @@ pub fn execute(me: &mut Side, peer: &mut VecDeque<Message>, actions: Vec<Action>
                     continue;
                 }
                 let bytes = record.encode();
-                let decoded = ChannelRecord::decode(&bytes).expect("record decodes");
+                let decoded = decode_record(&bytes).expect("record decodes");
                 if record.channel.funded().is_some() {
                     assert_eq!(decoded.encode(), bytes, "record encoding is not stable");
                     me.record = Some(decoded);
@@ -162,8 +180,7 @@ impl Pair {
         push: Msat,
         tweak: impl Fn(bool, &mut ChannelConfig),
     ) -> Pair {
-        let keys_a = HolderKeys::from_entropy(&[0xaa; 32]).unwrap();
-        let keys_b = HolderKeys::from_entropy(&[0xbb; 32]).unwrap();
+        let (keys_a, keys_b) = (signer(1), signer(2));
         let (mut config_a, mut config_b) = (config(1), config(2));
         tweak(true, &mut config_a);
         tweak(false, &mut config_b);
