@@ -5,9 +5,9 @@ use crate::error::Error;
 use crate::funded::Funded;
 use bitcoin::secp256k1::ecdsa::Signature;
 use bitcoin::sighash::EcdsaSighashType;
-use bitcoin::transaction::Version;
-use bitcoin::{absolute, Amount, ScriptBuf, Sequence, Transaction, TxIn, TxOut, Weight, Witness};
+use bitcoin::{Amount, ScriptBuf, Transaction, Weight};
 use shandian_tx::sighash::verify_p2wsh;
+use shandian_tx::{ClosingOutput, ClosingSpec, Side as TxSide};
 use shandian_types::FeeratePerKw;
 use shandian_wire::{ClosingSigned, FeeRange};
 
@@ -45,37 +45,23 @@ impl Funded {
     /// larger dust limit are left off, so both sides sign the same transaction.
     pub(crate) fn closing_tx(&self, scripts: &Scripts, fee: Amount) -> Result<Transaction, Error> {
         let spec = &self.log.holder_commitment().spec;
-        let mut holder = spec.to_holder.to_sat_floor();
-        let mut counterparty = spec.to_counterparty.to_sat_floor();
-        let funder =
-            if self.setup.limits.holder_is_funder { &mut holder } else { &mut counterparty };
-        *funder = funder.checked_sub(fee).ok_or(Error::ClosingFeeOutOfRange)?;
         let limits = &self.setup.limits;
-        let dust = limits.holder.dust_limit.max(limits.counterparty.dust_limit);
-        let mut outputs: Vec<TxOut> =
-            [(holder, &scripts.holder), (counterparty, &scripts.counterparty)]
-                .into_iter()
-                .filter(|(value, _)| *value >= dust)
-                .map(|(value, script)| TxOut { value, script_pubkey: script.clone() })
-                .collect();
-        if outputs.is_empty() {
-            return Err(Error::ClosingFeeOutOfRange);
+        // BOLT 3 lets each signer drop outputs below its own dust limit; using the larger of
+        // the two on both sides makes both build and sign the same transaction.
+        let dust_limit = limits.holder.dust_limit.max(limits.counterparty.dust_limit);
+        let fee_payer = if limits.holder_is_funder { TxSide::Local } else { TxSide::Remote };
+        let output =
+            |script: &ScriptBuf, balance| ClosingOutput { script_pubkey: script.clone(), balance };
+        ClosingSpec {
+            funding_outpoint: self.setup.funding.outpoint,
+            local: Some(output(&scripts.holder, spec.to_holder)),
+            remote: Some(output(&scripts.counterparty, spec.to_counterparty)),
+            fee,
+            fee_payer,
+            dust_limit,
         }
-        // BOLT 3 output ordering: by value, then script.
-        outputs.sort_by(|a, b| {
-            a.value.cmp(&b.value).then_with(|| a.script_pubkey.cmp(&b.script_pubkey))
-        });
-        Ok(Transaction {
-            version: Version::TWO,
-            lock_time: absolute::LockTime::ZERO,
-            input: vec![TxIn {
-                previous_output: self.setup.funding.outpoint,
-                script_sig: ScriptBuf::new(),
-                sequence: Sequence::MAX,
-                witness: Witness::new(),
-            }],
-            output: outputs,
-        })
+        .legacy_tx()
+        .map_err(|_| Error::ClosingFeeOutOfRange)
     }
 
     /// Our signature on the closing transaction.
