@@ -91,6 +91,11 @@ pub enum Channel {
 /// The blocks of grace after an offered HTLC's `cltv_expiry` before we fail the channel.
 const HTLC_TIMEOUT_GRACE: u32 = 3;
 
+/// BOLT 2 "fulfillment deadline": blocks before an incoming HTLC's `cltv_expiry` by which a
+/// fulfilled HTLC must be gone from both commitments, else we fail the channel and claim
+/// it on chain (`2R+G+S`: 18 is the spec's reasonable value).
+pub const FULFILLMENT_SAFETY_MARGIN: u32 = 18;
+
 type Step = Result<(Channel, Vec<Action>), (Channel, Error)>;
 
 impl Channel {
@@ -239,17 +244,26 @@ impl Channel {
         (Channel::Closed(Closed { channel_id, reason }), actions)
     }
 
-    /// BOLT 2: an offered HTLC past its deadline in a current commitment fails the channel.
+    /// BOLT 2: an offered HTLC past its timeout deadline, or a received one we fulfilled past
+    /// its fulfillment deadline, in a current commitment fails the channel.
     pub(crate) fn htlc_timed_out(&self, height: BlockHeight) -> bool {
         let Some(funded) = self.funded() else {
             return false;
         };
         let log = funded.log();
         let specs = [&log.holder_commitment().spec, &log.counterparty_commitment().spec];
-        specs
+        let offered_expired = specs
             .iter()
             .flat_map(|s| s.offered.values())
-            .any(|h| h.cltv_expiry.0.saturating_add(HTLC_TIMEOUT_GRACE) <= height.0)
+            .any(|h| h.cltv_expiry.0.saturating_add(HTLC_TIMEOUT_GRACE) <= height.0);
+        // BOLT 2: if an HTLC we fulfilled is in either current commitment past its
+        // fulfillment deadline, MUST fail the channel.
+        let fulfilled_stuck = specs
+            .iter()
+            .flat_map(|s| s.received.values())
+            .filter(|h| funded.preimages.contains_key(&h.payment_hash))
+            .any(|h| h.cltv_expiry.0.saturating_sub(FULFILLMENT_SAFETY_MARGIN) <= height.0);
+        offered_expired || fulfilled_stuck
     }
 
     /// Whether nothing more can happen.

@@ -95,7 +95,7 @@ pub mod spec;
 pub mod update_log;
 
 pub use action::{Action, CloseReason, Event};
-pub use channel::{ChainEvent, Channel, Command};
+pub use channel::{ChainEvent, Channel, Command, FULFILLMENT_SAFETY_MARGIN};
 pub use error::{Error, Reaction};
 pub use keys::{ChannelSigner, CloneableSigner};
 pub use limits::{ChannelLimits, Constraints, Side};

@@ -147,3 +147,31 @@ fn closing_negotiation_restarts_after_reconnection() {
     assert!(pair.a.channel().is_closed() && pair.b.channel().is_closed());
     kernel_verify(pair.b.broadcasts.last().unwrap(), &[pair.funding_tx.output[0].clone()]);
 }
+
+#[test]
+fn fulfilled_htlc_not_removed_by_its_fulfillment_deadline_force_closes() {
+    let mut pair = Pair::open(false, Msat(0));
+    pair.add(true, 20_000_000).unwrap();
+    pair.command(true, Command::Commit).unwrap();
+    pair.run();
+    // b fulfills, but a never acknowledges: the update_fulfill_htlc is lost in transit.
+    assert_eq!(pair.settle_incoming(false, false), 1);
+    pair.a.inbox.clear();
+    // cltv_expiry is 1000: the deadline is 1000 - 18 = 982.
+    let deadline = 1000 - shandian_channel::FULFILLMENT_SAFETY_MARGIN;
+    for (height, closed) in [(deadline - 1, false), (deadline, true)] {
+        let event =
+            shandian_channel::ChainEvent::BlockConnected(shandian_types::BlockHeight(height));
+        let (channel, actions) = pair.b.take().handle_chain_event(&event);
+        pair.b.channel = Some(channel);
+        execute(&mut pair.b, &mut pair.a.inbox, actions);
+        assert_eq!(pair.b.channel().is_closed(), closed, "height {height}");
+    }
+    // b broadcasts its commitment and the HTLC-success transaction with the preimage.
+    kernel_verify(pair.b.broadcasts.last().unwrap(), &[pair.funding_tx.output[0].clone()]);
+    assert!(pair
+        .b
+        .events
+        .iter()
+        .any(|e| matches!(e, Event::HolderHtlcTransactions(txs) if txs.len() == 1)));
+}
