@@ -440,6 +440,8 @@ pub(crate) fn encode_channel(e: &mut Enc, channel: &Channel) {
             put_funded(e, &p.funded);
             put_info(e, &p.info);
             e.u8(u8::from(p.ready_sent) | (u8::from(p.ready_received) << 1));
+            e.u8(u8::from(p.waiting_since.is_some()));
+            e.u32(p.waiting_since.map_or(0, |h| h.0));
         }
         Channel::Normal(p) => {
             e.u8(NORMAL);
@@ -483,7 +485,15 @@ pub(crate) fn decode_channel(d: &mut Dec<'_>) -> Result<Channel, Error> {
             let funded = get_funded(d)?;
             let info = get_info(d)?;
             let flags = d.u8()?;
+            let waiting = d.u8()?;
+            let since = d.u32()?;
+            let waiting_since = match waiting {
+                0 => None,
+                1 => Some(shandian_types::BlockHeight(since)),
+                _ => return Err(Error::CorruptRecord),
+            };
             Channel::AwaitingConfirmation(AwaitingConfirmation {
+                waiting_since,
                 funded,
                 info,
                 ready_sent: flags & 1 != 0,

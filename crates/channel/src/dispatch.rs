@@ -7,7 +7,7 @@
 use crate::action::{Action, CloseReason, Event};
 use crate::channel::{ChainEvent, Channel, Command};
 use crate::error::Error;
-use crate::phases::{AwaitingConfirmation, Closed};
+use crate::phases::{AwaitingConfirmation, Closed, FUNDING_TIMEOUT_BLOCKS};
 use bitcoin::secp256k1::Secp256k1;
 use shandian_wire::Message;
 
@@ -41,36 +41,46 @@ pub(crate) fn dispatch_message(channel: Channel, msg: &Message) -> Step {
             Ok((next, event)) => Ok((Channel::AwaitingFundingTx(next), vec![Action::Event(event)])),
             Err(e) => closed_by_error(channel_id, e),
         },
-        (Channel::InboundOpening(p), Message::FundingCreated(m)) => match p
-            .on_funding_created(&secp(), m)
-        {
-            Ok((funded, info, reply)) => {
-                let out = vec![
-                    Action::Event(Event::ChannelIdChanged {
-                        temporary: channel_id,
-                        channel_id: funded.setup.channel_id,
-                    }),
-                    Action::Send(reply),
-                    watch(&funded, &info),
-                ];
-                let next =
-                    AwaitingConfirmation { funded, info, ready_sent: false, ready_received: false };
-                Ok((Channel::AwaitingConfirmation(next), out))
+        (Channel::InboundOpening(p), Message::FundingCreated(m)) => {
+            match p.on_funding_created(&secp(), m) {
+                Ok((funded, info, reply)) => {
+                    let out = vec![
+                        Action::Event(Event::ChannelIdChanged {
+                            temporary: channel_id,
+                            channel_id: funded.setup.channel_id,
+                        }),
+                        Action::Send(reply),
+                        watch(&funded, &info),
+                    ];
+                    let next = AwaitingConfirmation {
+                        funded,
+                        info,
+                        ready_sent: false,
+                        ready_received: false,
+                        waiting_since: None,
+                    };
+                    Ok((Channel::AwaitingConfirmation(next), out))
+                }
+                Err(e) => closed_by_error(channel_id, e),
             }
-            Err(e) => closed_by_error(channel_id, e),
-        },
-        (Channel::AwaitingFundingSigned(p), Message::FundingSigned(m)) => match p
-            .on_funding_signed(&secp(), m)
-        {
-            Ok((funded, info, tx)) => {
-                // BOLT 2: the funding transaction is broadcast only after funding_signed.
-                let out = vec![Action::Broadcast(tx), watch(&funded, &info)];
-                let next =
-                    AwaitingConfirmation { funded, info, ready_sent: false, ready_received: false };
-                Ok((Channel::AwaitingConfirmation(next), out))
+        }
+        (Channel::AwaitingFundingSigned(p), Message::FundingSigned(m)) => {
+            match p.on_funding_signed(&secp(), m) {
+                Ok((funded, info, tx)) => {
+                    // BOLT 2: the funding transaction is broadcast only after funding_signed.
+                    let out = vec![Action::Broadcast(tx), watch(&funded, &info)];
+                    let next = AwaitingConfirmation {
+                        funded,
+                        info,
+                        ready_sent: false,
+                        ready_received: false,
+                        waiting_since: None,
+                    };
+                    Ok((Channel::AwaitingConfirmation(next), out))
+                }
+                Err(e) => closed_by_error(channel_id, e),
             }
-            Err(e) => closed_by_error(channel_id, e),
-        },
+        }
         (Channel::AwaitingConfirmation(p), Message::ChannelReady(m)) => {
             let mut p = p;
             p.on_channel_ready(m);
@@ -288,6 +298,24 @@ pub(crate) fn dispatch_chain(channel: Channel, event: &ChainEvent) -> Step {
                 Channel::Closed(closed),
                 vec![Action::Event(Event::Closed(CloseReason::FundingSpent))],
             ))
+        }
+        (Channel::AwaitingConfirmation(mut p), ChainEvent::BlockConnected(height)) => {
+            let since = *p.waiting_since.get_or_insert(*height);
+            // BOLT 2: the fundee SHOULD forget the channel if the funding transaction has
+            // not confirmed after 2016 blocks (we have nothing at stake in it).
+            let unconfirmed = p.funded.short_channel_id.is_none();
+            let fundee = !p.funded.setup.limits.holder_is_funder;
+            if fundee && unconfirmed && height.0.saturating_sub(since.0) >= FUNDING_TIMEOUT_BLOCKS {
+                let closed = Closed {
+                    channel_id: p.funded.setup.channel_id,
+                    reason: CloseReason::Forgotten,
+                };
+                return Ok((
+                    Channel::Closed(closed),
+                    vec![Action::Event(Event::Closed(CloseReason::Forgotten))],
+                ));
+            }
+            Ok((Channel::AwaitingConfirmation(p), Vec::new()))
         }
         (c, ChainEvent::BlockConnected(height)) if c.htlc_timed_out(*height) => {
             Ok(c.fail(CloseReason::LocalForceClose, None))

@@ -102,6 +102,7 @@ pub use limits::{ChannelLimits, Constraints, Side};
 pub use normal::{NewHtlc, Removal};
 pub use opening::{ChannelConfig, OpenRequest};
 pub use params::{ChannelType, Policy};
+pub use phases::FUNDING_TIMEOUT_BLOCKS;
 pub use record::{ChannelRecord, RecordHeader};
 pub use spec::{CommitmentSpec, Htlc, Update};
 pub use update_log::{Commitment, LockedIn, UpdateLog};

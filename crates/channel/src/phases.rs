@@ -18,7 +18,12 @@ pub struct AwaitingConfirmation {
     pub(crate) info: FundingInfo,
     pub(crate) ready_sent: bool,
     pub(crate) ready_received: bool,
+    /// The first block height seen while waiting (BOLT 2 fundee funding timeout).
+    pub(crate) waiting_since: Option<shandian_types::BlockHeight>,
 }
+
+/// BOLT 2: blocks after which a fundee forgets a channel whose funding never confirmed.
+pub const FUNDING_TIMEOUT_BLOCKS: u32 = 2016;
 
 /// Both sides are ready: HTLCs flow.
 #[derive(Debug, Clone)]

@@ -175,3 +175,27 @@ fn fulfilled_htlc_not_removed_by_its_fulfillment_deadline_force_closes() {
         .iter()
         .any(|e| matches!(e, Event::HolderHtlcTransactions(txs) if txs.len() == 1)));
 }
+
+#[test]
+fn fundee_forgets_a_channel_whose_funding_never_confirms() {
+    // b is the fundee; the funding transaction never confirms.
+    let mut pair = Pair::funded(false, Msat(0));
+    assert!(matches!(pair.b.channel(), Channel::AwaitingConfirmation(_)));
+    let start = 100;
+    let last = start + shandian_channel::FUNDING_TIMEOUT_BLOCKS;
+    for (height, closed) in [(start, false), (last - 1, false), (last, true)] {
+        for on_a in [true, false] {
+            let event =
+                shandian_channel::ChainEvent::BlockConnected(shandian_types::BlockHeight(height));
+            let (me, peer) = pair.sides(on_a);
+            let (channel, actions) = me.take().handle_chain_event(&event);
+            me.channel = Some(channel);
+            execute(me, &mut peer.inbox, actions);
+        }
+        assert_eq!(pair.b.channel().is_closed(), closed, "height {height}");
+        // The funder keeps waiting: its own money is in the funding transaction.
+        assert!(!pair.a.channel().is_closed());
+    }
+    assert!(matches!(pair.b.channel(), Channel::Closed(c) if c.reason == CloseReason::Forgotten));
+    assert!(pair.b.broadcasts.is_empty());
+}
