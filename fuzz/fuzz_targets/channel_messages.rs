@@ -11,8 +11,8 @@ use bitcoin::{
 };
 use libfuzzer_sys::fuzz_target;
 use shandian_channel::{
-    Action, ChainEvent, Channel, ChannelConfig, ChannelType, Command, Event, HolderKeys, NewHtlc,
-    OpenRequest, Policy,
+    Action, ChainEvent, Channel, ChannelConfig, ChannelSigner, ChannelType, Command, Event,
+    NewHtlc, OpenRequest, Policy,
 };
 use shandian_types::{ChannelId, CltvExpiry, FeeratePerKw, Msat, PaymentPreimage};
 use shandian_wire::{Message, OnionPacket, ONION_PACKET_LEN};
@@ -50,10 +50,11 @@ fn normal_channel() -> Option<Channel> {
         announce: false,
     };
     let (a, out) =
-        Channel::open(config(1), HolderKeys::from_entropy(&[1; 32]).ok()?, &request).ok()?;
+        Channel::open(config(1), ChannelSigner::from_node_seed(&[1; 32], 1).ok()?, &request)
+            .ok()?;
     let Some(Message::OpenChannel(open)) = sends(&out).pop() else { return None };
     let (b, out) =
-        Channel::accept(config(2), HolderKeys::from_entropy(&[2; 32]).ok()?, &open).ok()?;
+        Channel::accept(config(2), ChannelSigner::from_node_seed(&[2; 32], 2).ok()?, &open).ok()?;
     let (a, out) = a.handle_message(sends(&out).first()?);
     let script = out.iter().find_map(|x| match x {
         Action::Event(Event::FundingNeeded { script_pubkey, .. }) => Some(script_pubkey.clone()),
