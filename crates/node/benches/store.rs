@@ -3,6 +3,10 @@
 //! `single`: one 1 KiB channel record per transaction (one fsync each), as when every
 //! `commitment_signed` waits for its own write. `batched/N`: N channels' records in one
 //! transaction, as when the node groups the commitments of many channels behind one fsync.
+//!
+//! Measured 2026-11-24 (2-core VM, ext4 on virtio, loaded): one transaction costs ~4.4 ms
+//! whatever it holds (the fsync), so single = ~225 writes/s, batched/8 = ~1,980/s,
+//! batched/64 = ~14,400/s.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use shandian_node::store::Store;
