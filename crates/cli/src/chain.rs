@@ -24,7 +24,7 @@ pub struct ChainArgs {
     rpc_password: Option<String>,
 }
 
-/// Opens the chain and serves RPC until Ctrl-C or the `stop` method.
+/// Opens the chain and serves RPC until SIGINT, SIGTERM or the `stop` method.
 pub fn run(args: ChainArgs) -> anyhow::Result<()> {
     crate::logging::init();
     let auth = match (args.rpc_user, args.rpc_password) {
@@ -41,6 +41,6 @@ pub fn run(args: ChainArgs) -> anyhow::Result<()> {
         let addr = server.local_addr()?;
         let tip = chain.tip();
         tracing::info!("regtest chain at height {} ({}); JSON-RPC on {addr}", tip.height, tip.hash);
-        server.run(crate::logging::ctrl_c()).await.context("serving JSON-RPC")
+        server.run(crate::logging::shutdown_signal()).await.context("serving JSON-RPC")
     })
 }

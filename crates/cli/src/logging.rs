@@ -14,10 +14,25 @@ pub fn init() {
         .init();
 }
 
-/// Completes on Ctrl-C (SIGINT). If the handler cannot be installed it never completes, and
-/// the process runs until killed.
-pub async fn ctrl_c() {
-    if tokio::signal::ctrl_c().await.is_err() {
-        std::future::pending::<()>().await;
+/// Completes on SIGINT (Ctrl-C) or SIGTERM (what service managers send), so either stops the
+/// process gracefully. A handler that cannot be installed never fires; the process then runs
+/// until killed.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut stream) => {
+                stream.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
     }
 }

@@ -33,7 +33,7 @@ pub struct NodeArgs {
     api_allow_remote: bool,
 }
 
-/// Starts the node and its API and runs them until Ctrl-C or `shandian stop`.
+/// Starts the node and its API and runs them until SIGINT, SIGTERM or `shandian stop`.
 pub fn run(args: NodeArgs) -> anyhow::Result<()> {
     crate::logging::init();
     let mut config = NodeConfig::new(args.network, args.data_dir, args.listen);
@@ -43,6 +43,6 @@ pub fn run(args: NodeArgs) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let mut api = ApiConfig::new(args.api);
     api.allow_remote = args.api_allow_remote;
-    runtime.block_on(shandian_node::api::run(config, api, crate::logging::ctrl_c()))?;
+    runtime.block_on(shandian_node::api::run(config, api, crate::logging::shutdown_signal()))?;
     Ok(())
 }

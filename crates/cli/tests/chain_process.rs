@@ -71,6 +71,9 @@ async fn mines_over_rpc_stops_and_restarts_at_the_same_tip() {
     let cookie = std::fs::read_to_string(dir.path().join(".cookie")).unwrap();
     assert_eq!(call(&addr, &cookie, "getblockcount", json!([])).await, 3);
     assert_eq!(call(&addr, &cookie, "getbestblockhash", json!([])).await, best);
-    call(&addr, &cookie, "stop", json!([])).await;
-    assert!(chain.wait().unwrap().success());
+    // SIGTERM, as a service manager sends it, also stops the chain cleanly.
+    let term = Command::new("kill").args(["-TERM", &chain.id().to_string()]).status().unwrap();
+    assert!(term.success());
+    assert!(chain.wait().unwrap().success(), "SIGTERM ends the process cleanly");
+    assert!(!dir.path().join(".cookie").exists(), "a clean stop removes the cookie");
 }
