@@ -52,13 +52,7 @@ pub(crate) fn dispatch_message(channel: Channel, msg: &Message) -> Step {
                         Action::Send(reply),
                         watch(&funded, &info),
                     ];
-                    let next = AwaitingConfirmation {
-                        funded,
-                        info,
-                        ready_sent: false,
-                        ready_received: false,
-                        waiting_since: None,
-                    };
+                    let next = AwaitingConfirmation::new(funded, info);
                     Ok((Channel::AwaitingConfirmation(next), out))
                 }
                 Err(e) => closed_by_error(channel_id, e),
@@ -69,13 +63,7 @@ pub(crate) fn dispatch_message(channel: Channel, msg: &Message) -> Step {
                 Ok((funded, info, tx)) => {
                     // BOLT 2: the funding transaction is broadcast only after funding_signed.
                     let out = vec![Action::Broadcast(tx), watch(&funded, &info)];
-                    let next = AwaitingConfirmation {
-                        funded,
-                        info,
-                        ready_sent: false,
-                        ready_received: false,
-                        waiting_since: None,
-                    };
+                    let next = AwaitingConfirmation::new(funded, info);
                     Ok((Channel::AwaitingConfirmation(next), out))
                 }
                 Err(e) => closed_by_error(channel_id, e),

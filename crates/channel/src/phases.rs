@@ -22,6 +22,19 @@ pub struct AwaitingConfirmation {
     pub(crate) waiting_since: Option<shandian_types::BlockHeight>,
 }
 
+impl AwaitingConfirmation {
+    /// The phase right after the funding signatures were exchanged: nothing confirmed or sent.
+    pub(crate) fn new(funded: Funded, info: FundingInfo) -> AwaitingConfirmation {
+        AwaitingConfirmation {
+            funded,
+            info,
+            ready_sent: false,
+            ready_received: false,
+            waiting_since: None,
+        }
+    }
+}
+
 /// BOLT 2: blocks after which a fundee forgets a channel whose funding never confirmed.
 pub const FUNDING_TIMEOUT_BLOCKS: u32 = 2016;
 

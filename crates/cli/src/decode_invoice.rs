@@ -14,12 +14,7 @@ pub struct DecodeInvoiceArgs {
 /// Prints the invoice as one JSON object, or fails with the reason it is invalid.
 pub fn run(args: DecodeInvoiceArgs) -> anyhow::Result<()> {
     let secp = Secp256k1::verification_only();
-    let text = args.invoice.trim();
-    // Wallets hand invoices around as `lightning:` URIs; the invoice is what follows.
-    let text = match text.get(..10) {
-        Some(scheme) if scheme.eq_ignore_ascii_case("lightning:") => &text[10..],
-        _ => text,
-    };
+    let text = shandian_invoice::strip_lightning_uri(&args.invoice);
     let invoice = Invoice::decode(&secp, text).context("invalid invoice")?;
     println!("{}", serde_json::to_string_pretty(&invoice.to_json())?);
     Ok(())

@@ -268,6 +268,16 @@ impl Invoice {
     }
 }
 
+/// The invoice inside user input: surrounding whitespace trimmed and a `lightning:` URI scheme
+/// (any case), as wallets share invoices, removed. BOLT 11 recommends that scheme.
+pub fn strip_lightning_uri(input: &str) -> &str {
+    let text = input.trim();
+    match (text.get(..10), text.get(10..)) {
+        (Some(scheme), Some(rest)) if scheme.eq_ignore_ascii_case("lightning:") => rest,
+        _ => text,
+    }
+}
+
 impl FromStr for Invoice {
     type Err = Error;
 
@@ -502,5 +512,15 @@ mod tests {
         assert_eq!(decode_with(&[n]), Err(Error::SignatureMismatch));
         let me = (tag::PAYEE, bytes(&key().public_key(&Secp256k1::new()).serialize()));
         assert!(decode_with(&[me]).unwrap().has_payee_field());
+    }
+
+    #[test]
+    fn strips_the_lightning_scheme_in_any_case() {
+        assert_eq!(strip_lightning_uri(" lightning:lnbc1x "), "lnbc1x");
+        assert_eq!(strip_lightning_uri("LIGHTNING:lnbc1x"), "lnbc1x");
+        assert_eq!(strip_lightning_uri("lnbc1x"), "lnbc1x");
+        assert_eq!(strip_lightning_uri("lightning:"), "");
+        assert_eq!(strip_lightning_uri("light"), "light");
+        assert_eq!(strip_lightning_uri("lightning\u{e9}x"), "lightning\u{e9}x");
     }
 }

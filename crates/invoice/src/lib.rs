@@ -34,4 +34,7 @@ pub use error::Error;
 pub use fallback::Fallback;
 pub use features::default_invoice_features;
 pub use field::{Field, RouteHintHop};
-pub use invoice::{Description, Invoice, DEFAULT_EXPIRY_SECS, DEFAULT_MIN_FINAL_CLTV_EXPIRY_DELTA};
+pub use invoice::{
+    strip_lightning_uri, Description, Invoice, DEFAULT_EXPIRY_SECS,
+    DEFAULT_MIN_FINAL_CLTV_EXPIRY_DELTA,
+};

@@ -138,12 +138,7 @@ pub(super) struct DecodeInvoiceParams {
 /// `decodeinvoice`: a BOLT 11 invoice as JSON (checks the signature).
 pub(super) async fn decodeinvoice(Params(params): Params<DecodeInvoiceParams>) -> Reply {
     let secp = Secp256k1::verification_only();
-    let text = params.invoice.trim();
-    // Wallets hand invoices around as `lightning:` URIs; the invoice is what follows.
-    let text = match (text.get(..10), text.get(10..)) {
-        (Some(scheme), Some(rest)) if scheme.eq_ignore_ascii_case("lightning:") => rest,
-        _ => text,
-    };
+    let text = shandian_invoice::strip_lightning_uri(&params.invoice);
     let invoice = shandian_invoice::Invoice::decode(&secp, text)
         .map_err(|e| CommandError::InvalidInvoice(e.to_string()))?;
     Ok(Json(invoice.to_json()))
