@@ -28,6 +28,7 @@ mod node;
 mod secret;
 mod session;
 pub mod store;
+pub mod switch;
 
 pub use config::{default_port, parse_peer_address, NodeConfig};
 pub use connection::ConnectionError;
