@@ -43,6 +43,7 @@ mod channels;
 mod error;
 mod forwards;
 mod invoices;
+mod monitors;
 mod payments;
 mod schema;
 
@@ -50,6 +51,7 @@ pub use channels::{ArchivedChannel, PeerRecord, StoredChannel};
 pub use error::StoreError;
 pub use forwards::{Forward, ForwardStatus, NewForward};
 pub use invoices::{Invoice, InvoicePaid, InvoiceStatus, NewInvoice};
+pub use monitors::{ClaimStatus, FundingSpend, MonitoredChannel, StoredClaim};
 pub use payments::{
     Attempt, AttemptStatus, NewAttempt, NewPayment, Payment, PaymentStart, PaymentStatus,
 };
