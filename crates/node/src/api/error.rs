@@ -86,6 +86,17 @@ pub enum CommandError {
     /// The node is shutting down.
     #[error("the node is shutting down")]
     ShuttingDown,
+    /// The wallet cannot pay this much (satoshis, fee included).
+    #[error("insufficient funds: {needed} sat needed, {available} sat available")]
+    InsufficientFunds {
+        /// What was needed.
+        needed: u64,
+        /// What the wallet can spend.
+        available: u64,
+    },
+    /// The chain backend or the wallet failed.
+    #[error("on-chain operation failed: {0}")]
+    Onchain(String),
 }
 
 impl CommandError {
@@ -102,6 +113,8 @@ impl CommandError {
             CommandError::ConnectFailed { .. } => "connect_failed",
             CommandError::ConnectTimeout(_) => "connect_timeout",
             CommandError::ShuttingDown => "shutting_down",
+            CommandError::InsufficientFunds { .. } => "insufficient_funds",
+            CommandError::Onchain(_) => "onchain_error",
         }
     }
 
@@ -118,6 +131,8 @@ impl CommandError {
             CommandError::ConnectFailed { .. } => StatusCode::BAD_GATEWAY,
             CommandError::ConnectTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
             CommandError::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
+            CommandError::InsufficientFunds { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            CommandError::Onchain(_) => StatusCode::BAD_GATEWAY,
         }
     }
 }
