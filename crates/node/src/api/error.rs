@@ -86,6 +86,18 @@ pub enum CommandError {
     /// The node is shutting down.
     #[error("the node is shutting down")]
     ShuttingDown,
+    /// No such channel.
+    #[error("{0}")]
+    UnknownChannel(String),
+    /// The wallet could not fund a channel (e.g. insufficient funds).
+    #[error("{0}")]
+    FundingFailed(String),
+    /// The channel refused the request (wrong state, already closing, closed meanwhile).
+    #[error("{0}")]
+    ChannelRefused(String),
+    /// The chain backend failed.
+    #[error("{0}")]
+    ChainFailed(String),
 }
 
 impl CommandError {
@@ -102,6 +114,10 @@ impl CommandError {
             CommandError::ConnectFailed { .. } => "connect_failed",
             CommandError::ConnectTimeout(_) => "connect_timeout",
             CommandError::ShuttingDown => "shutting_down",
+            CommandError::UnknownChannel(_) => "unknown_channel",
+            CommandError::FundingFailed(_) => "funding_failed",
+            CommandError::ChannelRefused(_) => "channel_refused",
+            CommandError::ChainFailed(_) => "chain_error",
         }
     }
 
@@ -118,6 +134,11 @@ impl CommandError {
             CommandError::ConnectFailed { .. } => StatusCode::BAD_GATEWAY,
             CommandError::ConnectTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
             CommandError::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
+            CommandError::UnknownChannel(_) => StatusCode::NOT_FOUND,
+            CommandError::FundingFailed(_) | CommandError::ChannelRefused(_) => {
+                StatusCode::CONFLICT
+            }
+            CommandError::ChainFailed(_) => StatusCode::BAD_GATEWAY,
         }
     }
 }

@@ -11,6 +11,7 @@
 //! A new command is one handler in `commands.rs` and one line in [`router`].
 
 mod auth;
+pub mod channel_commands;
 mod commands;
 mod error;
 
