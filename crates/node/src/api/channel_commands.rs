@@ -18,8 +18,6 @@ type Reply = Result<Json<Value>, CommandError>;
 
 /// `POST /v1/openchannel`, `/v1/listchannels`, `/v1/closechannel`; add
 /// `.layer(Extension(channels_handle))`.
-// `ApiState` is public once the daemon composes the routers (its API change).
-#[allow(private_interfaces)]
 pub fn routes() -> Router<ApiState> {
     Router::new()
         .route("/v1/openchannel", post(openchannel))

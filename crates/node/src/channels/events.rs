@@ -308,9 +308,17 @@ impl Ops<'_, '_> {
         if entry.confirmation.is_some() {
             return;
         }
-        entry.confirmation = Some(Confirmation { tx, height, tx_index });
+        entry.confirmation = Some(Confirmation { tx: tx.clone(), height, tx_index });
         if let Some(scid) = entry.short_channel_id() {
             self.state.by_scid.insert(scid, channel_id);
+        }
+        // A restored channel may have reached its depth while we were down.
+        if matches!(entry.channel(), Some(Channel::AwaitingConfirmation(_)))
+            && self.state.best_block.0 >= height
+        {
+            let depth = self.state.best_block.0.saturating_sub(height).saturating_add(1);
+            let event = ChainEvent::FundingConfirmed { tx, block_height: height, tx_index, depth };
+            self.step(channel_id, |c| c.handle_chain_event(&event));
         }
     }
 
