@@ -30,6 +30,11 @@ impl Ops<'_, '_> {
 
     pub(crate) fn peer_connected(&mut self, peer: PeerInfo) {
         let node_id = peer.node_id;
+        // A new connection replacing an old one: BOLT 2's reconnection starts from a
+        // disconnection (uncommitted updates forgotten).
+        if self.state.peers.contains_key(&node_id) {
+            self.peer_disconnected(node_id);
+        }
         let ids = self.channels_with(&node_id);
         let has_channels = ids.iter().any(|id| {
             self.state.entries.get(id).and_then(|e| e.channel()).is_some_and(|c| !c.is_closed())
@@ -312,6 +317,11 @@ impl Ops<'_, '_> {
         if let Some(scid) = entry.short_channel_id() {
             self.state.by_scid.insert(scid, channel_id);
         }
+        // A restored channel learns its short channel id only now: tell the peer our policy.
+        if matches!(entry.channel(), Some(Channel::Normal(_))) && entry.reestablished {
+            self.send_channel_update(channel_id);
+        }
+        let Some(entry) = self.state.entries.get(&channel_id) else { return };
         // A restored channel may have reached its depth while we were down.
         if matches!(entry.channel(), Some(Channel::AwaitingConfirmation(_)))
             && self.state.best_block.0 >= height
