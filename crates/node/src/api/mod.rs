@@ -13,6 +13,7 @@
 //! handle as an `Extension` ([`ApiServer::start_with_routes`]; the daemon composes them).
 
 mod auth;
+pub mod channel_commands;
 mod commands;
 mod error;
 
