@@ -25,6 +25,7 @@ mod error;
 mod init;
 mod manager;
 mod node;
+pub mod payments;
 mod secret;
 mod session;
 pub mod store;
