@@ -86,6 +86,9 @@ pub enum CommandError {
     /// The node is shutting down.
     #[error("the node is shutting down")]
     ShuttingDown,
+    /// An invoice or payment command failed (its code says why: no_route, already_paid, ...).
+    #[error(transparent)]
+    Payment(#[from] crate::payments::PayError),
 }
 
 impl CommandError {
@@ -102,6 +105,7 @@ impl CommandError {
             CommandError::ConnectFailed { .. } => "connect_failed",
             CommandError::ConnectTimeout(_) => "connect_timeout",
             CommandError::ShuttingDown => "shutting_down",
+            CommandError::Payment(e) => super::payment_commands::code(e),
         }
     }
 
@@ -118,6 +122,7 @@ impl CommandError {
             CommandError::ConnectFailed { .. } => StatusCode::BAD_GATEWAY,
             CommandError::ConnectTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
             CommandError::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
+            CommandError::Payment(e) => super::payment_commands::status(e),
         }
     }
 }

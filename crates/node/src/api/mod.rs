@@ -15,6 +15,7 @@
 mod auth;
 mod commands;
 mod error;
+pub mod payment_commands;
 
 use std::future::Future;
 use std::net::SocketAddr;
