@@ -26,17 +26,20 @@
 mod attempt;
 #[cfg(test)]
 mod flow_tests;
-mod forward;
+pub mod forward;
 mod handler;
 mod invoice;
 mod outgoing;
-mod receive;
+pub mod receive;
 mod route;
 mod state;
 
 pub use attempt::{RouteBlobError, SentRoute};
 pub use invoice::{route_hints, IssuedInvoice, MAX_ROUTE_HINTS};
-pub use route::{Candidate, Exclusions, HintHop, Route, RouteHop, FINAL_CLTV_BUFFER};
+pub use route::{
+    candidates as route_candidates, compute as compute_route, Candidate, Exclusions, HintHop,
+    Route, RouteError, RouteHop, FINAL_CLTV_BUFFER, MAX_TOTAL_CLTV,
+};
 
 use std::future::Future;
 use std::path::Path;
