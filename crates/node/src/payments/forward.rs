@@ -253,4 +253,14 @@ mod tests {
             UpstreamFailure::Own(FailureMessage::TemporaryNodeFailure)
         );
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_stored_failure_still_fails_upstream(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..600)) {
+            let secret = SharedSecret([4; 32]);
+            let reason = UpstreamFailure::decode(&bytes).to_reason(&secret);
+            // Whatever was stored, the upstream HTLC gets a failure packet to send.
+            proptest::prop_assert!(reason.len() >= 4 || bytes.first() == Some(&RELAY));
+        }
+    }
 }
