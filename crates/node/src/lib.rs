@@ -27,6 +27,7 @@ mod init;
 mod manager;
 mod node;
 pub mod onchain;
+pub mod payments;
 mod secret;
 mod session;
 pub mod store;

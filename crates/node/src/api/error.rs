@@ -109,6 +109,9 @@ pub enum CommandError {
     /// The chain backend failed.
     #[error("{0}")]
     ChainFailed(String),
+    /// An invoice or payment command failed (its code says why: no_route, already_paid, ...).
+    #[error(transparent)]
+    Payment(#[from] crate::payments::PayError),
 }
 
 impl CommandError {
@@ -131,6 +134,7 @@ impl CommandError {
             CommandError::FundingFailed(_) => "funding_failed",
             CommandError::ChannelRefused(_) => "channel_refused",
             CommandError::ChainFailed(_) => "chain_error",
+            CommandError::Payment(e) => super::payment_commands::code(e),
         }
     }
 
@@ -154,6 +158,7 @@ impl CommandError {
                 StatusCode::CONFLICT
             }
             CommandError::ChainFailed(_) => StatusCode::BAD_GATEWAY,
+            CommandError::Payment(e) => super::payment_commands::status(e),
         }
     }
 }
