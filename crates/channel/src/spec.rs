@@ -83,6 +83,18 @@ impl CommitmentSpec {
         }
     }
 
+    /// The same commitment seen from the other side: offered and received HTLCs and the two
+    /// balances swap places.
+    pub fn mirrored(&self) -> CommitmentSpec {
+        CommitmentSpec {
+            offered: self.received.clone(),
+            received: self.offered.clone(),
+            to_holder: self.to_counterparty,
+            to_counterparty: self.to_holder,
+            feerate: self.feerate,
+        }
+    }
+
     /// Sum of both balances and every HTLC: the channel capacity, invariant across updates.
     pub fn total(&self) -> Option<Msat> {
         let mut htlcs = self.offered.values().chain(self.received.values());

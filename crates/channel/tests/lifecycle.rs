@@ -131,18 +131,7 @@ fn closing_negotiation_restarts_after_reconnection() {
     pair.deliver(true);
     assert!(matches!(pair.a.channel(), Channel::Negotiating(_)));
     pair.b.inbox.clear();
-    for on_a in [true, false] {
-        let (me, _) = pair.sides(on_a);
-        me.inbox.clear();
-        let (channel, _) = me.take().disconnected();
-        me.channel = Some(channel);
-    }
-    for on_a in [true, false] {
-        let (me, peer) = pair.sides(on_a);
-        let (channel, actions) = me.take().connected();
-        me.channel = Some(channel);
-        execute(me, &mut peer.inbox, actions);
-    }
+    pair.reconnect((false, false));
     pair.run();
     assert!(pair.a.channel().is_closed() && pair.b.channel().is_closed());
     kernel_verify(pair.b.broadcasts.last().unwrap(), &[pair.funding_tx.output[0].clone()]);

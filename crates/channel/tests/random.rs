@@ -9,19 +9,9 @@ mod common;
 use common::*;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use shandian_channel::{Channel, Command, CommitmentSpec, Event};
+use shandian_channel::{Channel, Command, Event};
 use shandian_tx::shachain::index_for_commitment;
 use shandian_types::{FeeratePerKw, Msat};
-
-fn mirror(spec: &CommitmentSpec) -> CommitmentSpec {
-    CommitmentSpec {
-        offered: spec.received.clone(),
-        received: spec.offered.clone(),
-        to_holder: spec.to_counterparty,
-        to_counterparty: spec.to_holder,
-        feerate: spec.feerate,
-    }
-}
 
 /// `holder`'s current commitment is one that `other` signed: its contents agree.
 fn check_agreement(seed: u64, holder: &Side, other: &Side) {
@@ -33,7 +23,12 @@ fn check_agreement(seed: u64, holder: &Side, other: &Side) {
         .flatten()
         .find(|c| c.number == ours.number)
         .unwrap_or_else(|| panic!("seed {seed}: the peer never signed commitment {}", ours.number));
-    assert_eq!(ours.spec, mirror(&theirs.spec), "seed {seed}: commitment {} differs", ours.number);
+    assert_eq!(
+        ours.spec,
+        theirs.spec.mirrored(),
+        "seed {seed}: commitment {} differs",
+        ours.number
+    );
     for spec in [&ours.spec, &o.counterparty_commitment().spec] {
         assert_eq!(spec.total(), Some(Msat(FUNDING * 1000)), "seed {seed}: capacity");
     }
@@ -70,26 +65,6 @@ fn check(seed: u64, pair: &Pair) {
     check_secrets(seed, &pair.b, &pair.a);
 }
 
-/// Drops the connection (losing everything in flight), optionally restarts `crash_a` /
-/// `crash_b` from their last persisted record, and reconnects.
-fn reconnect(pair: &mut Pair, crash: (bool, bool)) {
-    for (on_a, crashed) in [(true, crash.0), (false, crash.1)] {
-        let (me, _) = pair.sides(on_a);
-        me.inbox.clear();
-        let channel = match (crashed, me.record.clone()) {
-            (true, Some(record)) => record.restore(),
-            _ => me.take().disconnected().0,
-        };
-        me.channel = Some(channel);
-    }
-    for on_a in [true, false] {
-        let (me, peer) = pair.sides(on_a);
-        let (channel, actions) = me.take().connected();
-        me.channel = Some(channel);
-        execute(me, &mut peer.inbox, actions);
-    }
-}
-
 fn step(rng: &mut StdRng, pair: &mut Pair) {
     let on_a = rng.gen_bool(0.5);
     match rng.gen_range(0..100) {
@@ -109,8 +84,8 @@ fn step(rng: &mut StdRng, pair: &mut Pair) {
         33..=35 => {
             let _ = pair.command(true, Command::UpdateFee(FeeratePerKw(rng.gen_range(253..8000))));
         }
-        36..=37 => reconnect(pair, (false, false)),
-        38 => reconnect(pair, (rng.gen_bool(0.5), rng.gen_bool(0.5))),
+        36..=37 => pair.reconnect((false, false)),
+        38 => pair.reconnect((rng.gen_bool(0.5), rng.gen_bool(0.5))),
         _ => {
             pair.deliver(on_a);
         }
@@ -125,7 +100,7 @@ fn run(seed: u64, steps: usize) {
         check(seed, &pair);
     }
     // Drain: settle everything, then verify both commitments with Bitcoin Core and close.
-    reconnect(&mut pair, (false, false));
+    pair.reconnect((false, false));
     pair.run();
     for _ in 0..6 {
         pair.settle_incoming(true, false);

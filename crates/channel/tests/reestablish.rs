@@ -8,21 +8,6 @@ use shandian_channel::{Channel, ChannelRecord, CloseReason, Command, Error, Even
 use shandian_types::Msat;
 use shandian_wire::Message;
 
-fn reconnect(pair: &mut Pair) {
-    for on_a in [true, false] {
-        let (me, _) = pair.sides(on_a);
-        me.inbox.clear();
-        let (channel, _) = me.take().disconnected();
-        me.channel = Some(channel);
-    }
-    for on_a in [true, false] {
-        let (me, peer) = pair.sides(on_a);
-        let (channel, actions) = me.take().connected();
-        me.channel = Some(channel);
-        execute(me, &mut peer.inbox, actions);
-    }
-}
-
 #[test]
 fn lost_commitment_signed_and_revocation_are_retransmitted() {
     let mut pair = Pair::open(false, Msat(1_000_000_000));
@@ -37,7 +22,7 @@ fn lost_commitment_signed_and_revocation_are_retransmitted() {
     assert!(matches!(pair.a.inbox.get(1), Some(Message::CommitmentSigned(_))));
     // Both are lost; b's new, unsigned add is forgotten on disconnection (BOLT 2).
     pair.add(false, 3_000_000).unwrap();
-    reconnect(&mut pair);
+    pair.reconnect((false, false));
     pair.run();
     assert_eq!(pair.settle_incoming(false, false), 1);
     assert_eq!(pair.settle_incoming(true, false), 0);
@@ -58,7 +43,7 @@ fn lost_commitment_signed_and_revocation_are_retransmitted() {
 fn unsigned_updates_are_forgotten_and_ids_reused() {
     let mut pair = Pair::open(false, Msat(0));
     pair.add(true, 5_000_000).unwrap();
-    reconnect(&mut pair);
+    pair.reconnect((false, false));
     pair.run();
     // BOLT 2: the unsigned add is forgotten; the next HTLC reuses id 0.
     pair.add(true, 6_000_000).unwrap();
@@ -85,7 +70,7 @@ fn we_lost_state_do_not_broadcast() {
     let stale = old_record(&mut pair, true);
     pair.a.channel = Some(stale.restore());
     let broadcasts_before = pair.a.broadcasts.len();
-    reconnect(&mut pair);
+    pair.reconnect((false, false));
     pair.run();
     // a learns from b's proof that it is behind: it must not broadcast its old commitment.
     assert!(matches!(pair.a.channel(), Channel::Closed(c) if c.reason == CloseReason::DataLoss));
@@ -103,7 +88,7 @@ fn peer_lost_state_we_close_with_our_latest_commitment() {
     let stale = old_record(&mut pair, false);
     let latest = pair.a.channel().funded().unwrap().holder_commitment_txs().unwrap().0;
     pair.b.channel = Some(stale.restore());
-    reconnect(&mut pair);
+    pair.reconnect((false, false));
     pair.run();
     assert!(pair.a.channel().is_closed());
     assert_eq!(pair.a.broadcasts.last(), Some(&latest));
@@ -117,7 +102,7 @@ fn peer_lost_state_we_close_with_our_latest_commitment() {
 fn a_lying_data_loss_claim_fails_the_channel() {
     let mut pair = Pair::open(false, Msat(1_000_000_000));
     pair.pay(true, 20_000_000);
-    reconnect(&mut pair);
+    pair.reconnect((false, false));
     let Some(Message::ChannelReestablish(mut m)) = pair.a.inbox.pop_front() else { panic!() };
     m.your_last_per_commitment_secret[3] ^= 1;
     pair.a.inbox.push_front(Message::from(m));
@@ -130,7 +115,7 @@ fn a_lying_data_loss_claim_fails_the_channel() {
 #[test]
 fn reconnection_before_channel_ready() {
     let mut pair = Pair::funded(true, Msat(0));
-    reconnect(&mut pair);
+    pair.reconnect((false, false));
     pair.run();
     // Both see the funding confirmed and send channel_ready; both are lost.
     let event = shandian_channel::ChainEvent::FundingConfirmed {
@@ -146,7 +131,7 @@ fn reconnection_before_channel_ready() {
         execute(me, &mut peer.inbox, actions);
         assert!(matches!(peer.inbox.back(), Some(Message::ChannelReady(_))));
     }
-    reconnect(&mut pair);
+    pair.reconnect((false, false));
     pair.run();
     assert!(matches!(pair.a.channel(), Channel::Normal(_)), "a is {}", phase(pair.a.channel()));
     assert!(matches!(pair.b.channel(), Channel::Normal(_)), "b is {}", phase(pair.b.channel()));

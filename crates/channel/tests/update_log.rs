@@ -41,16 +41,6 @@ fn limits(funder: bool, anchors: bool) -> ChannelLimits {
     }
 }
 
-fn mirror(spec: &CommitmentSpec) -> CommitmentSpec {
-    CommitmentSpec {
-        offered: spec.received.clone(),
-        received: spec.offered.clone(),
-        to_holder: spec.to_counterparty,
-        to_counterparty: spec.to_holder,
-        feerate: spec.feerate,
-    }
-}
-
 #[derive(Debug, Clone)]
 enum Msg {
     Update(Update),
@@ -75,7 +65,7 @@ fn pair(anchors: bool) -> (Node, Node) {
         Msat(3_000_000_000),
         FeeratePerKw(2500),
     );
-    let b = mirror(&a);
+    let b = a.mirrored();
     let node = |log| Node {
         log,
         inbox: VecDeque::new(),
@@ -110,7 +100,7 @@ fn deliver(msg: Msg, to: &mut Node, from_inbox: &mut VecDeque<Msg>) -> Result<()
         Msg::Commit(theirs) => {
             let next = to.log.next_holder_commitment()?;
             // Both sides agree on the contents of every commitment.
-            assert_eq!(mirror(&theirs), next.spec, "commitment contents disagree");
+            assert_eq!(theirs.mirrored(), next.spec, "commitment contents disagree");
             to.log.accepted_holder_commitment(next);
             from_inbox.push_back(Msg::Revoke);
             Ok(())
@@ -213,7 +203,7 @@ fn run(seed: u64, steps: usize) {
             deliver(m, &mut b, &mut a.inbox).unwrap();
         }
     }
-    assert_eq!(a.log.holder_commitment().spec, mirror(&b.log.holder_commitment().spec));
+    assert_eq!(a.log.holder_commitment().spec, b.log.holder_commitment().spec.mirrored());
     check_invariants(&a, &b);
     assert!(a.locked + b.locked > 0, "seed {seed}: no HTLC was ever committed");
 }

@@ -2,6 +2,7 @@
 //!
 //! Each subcommand lives in its own module; `main` only parses arguments and dispatches.
 
+mod api_client;
 mod chain;
 mod client;
 mod decode_invoice;

@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use bitcoin::secp256k1::PublicKey;
 use bitcoin::Network;
-use shandian_types::Features;
+use shandian_types::{CltvExpiryDelta, Features, Msat};
+
+use crate::switch::RelayPolicy;
 
 /// Everything [`crate::Node::start`] needs. Build it with [`NodeConfig::new`] and adjust the
 /// public fields; the timing fields have production defaults that tests shorten.
@@ -33,6 +35,61 @@ pub struct NodeConfig {
     pub reconnect_min: Duration,
     /// Upper bound of the redial delay.
     pub reconnect_max: Duration,
+    /// Channel limits and our forwarding fees.
+    pub channels: ChannelsConfig,
+}
+
+/// What channels we open and accept, and what we charge to forward over them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelsConfig {
+    /// The smallest channel we open or accept.
+    pub min_channel_size: bitcoin::Amount,
+    /// The largest channel we open or accept (BOLT 2: above 2^24 - 1 sat needs
+    /// `option_support_large_channel`, which we do not negotiate).
+    pub max_channel_size: bitcoin::Amount,
+    /// How many channels a peer may have in the middle of opening with us at once.
+    pub max_pending_opens_per_peer: usize,
+    /// The confirmations we require before a channel a peer opened is ready.
+    pub minimum_depth: u32,
+    /// The `to_self_delay` we impose on peers (blocks their funds wait after a force close).
+    pub to_self_delay: u16,
+    /// Our `max_accepted_htlcs`.
+    pub max_accepted_htlcs: u16,
+    /// The reserve we require of peers, per mille of the capacity.
+    pub reserve_permille: u16,
+    /// Our `dust_limit_satoshis`.
+    pub dust_limit: bitcoin::Amount,
+    /// The smallest HTLC we accept.
+    pub htlc_minimum: Msat,
+    /// The most trimmed-HTLC value we risk per commitment.
+    pub max_dust_exposure: Msat,
+    /// What we charge to forward out over each channel (`htlc_maximum` is capped at each
+    /// channel's capacity).
+    pub relay: RelayPolicy,
+}
+
+impl Default for ChannelsConfig {
+    fn default() -> Self {
+        ChannelsConfig {
+            min_channel_size: bitcoin::Amount::from_sat(20_000),
+            max_channel_size: bitcoin::Amount::from_sat((1 << 24) - 1),
+            max_pending_opens_per_peer: 2,
+            minimum_depth: 3,
+            to_self_delay: 144,
+            max_accepted_htlcs: 483,
+            reserve_permille: 10,
+            dust_limit: bitcoin::Amount::from_sat(546),
+            htlc_minimum: Msat(1),
+            max_dust_exposure: Msat(5_000_000),
+            relay: RelayPolicy {
+                base_fee: Msat(1000),
+                proportional_millionths: 1,
+                cltv_expiry_delta: CltvExpiryDelta(40),
+                htlc_minimum: Msat(1),
+                htlc_maximum: Msat(u64::MAX),
+            },
+        }
+    }
 }
 
 impl NodeConfig {
@@ -49,6 +106,7 @@ impl NodeConfig {
             pong_timeout: Duration::from_secs(30),
             reconnect_min: Duration::from_secs(1),
             reconnect_max: Duration::from_secs(300),
+            channels: ChannelsConfig::default(),
         }
     }
 }

@@ -19,6 +19,7 @@
 //! ```
 
 pub mod api;
+pub mod channels;
 mod config;
 mod connection;
 mod error;
@@ -26,12 +27,13 @@ mod init;
 mod manager;
 mod node;
 pub mod onchain;
+pub mod payments;
 mod secret;
 mod session;
 pub mod store;
 pub mod switch;
 
-pub use config::{default_port, parse_peer_address, NodeConfig};
+pub use config::{default_port, parse_peer_address, ChannelsConfig, NodeConfig};
 pub use connection::ConnectionError;
 pub use error::Error;
 pub use init::{

@@ -130,6 +130,19 @@ impl NodeHandle {
         self.shared.node_id
     }
 
+    /// Signs `hash` with the node key (BOLT 7 gossip signatures).
+    pub(crate) fn sign_with_node_key(
+        &self,
+        hash: &bitcoin::secp256k1::Message,
+    ) -> bitcoin::secp256k1::ecdsa::Signature {
+        self.shared.secp.sign_ecdsa(hash, &self.shared.secret)
+    }
+
+    /// The node's configuration.
+    pub fn config(&self) -> &NodeConfig {
+        &self.shared.config
+    }
+
     /// The address actually bound (the real port when configured with port 0).
     pub fn listen_addr(&self) -> SocketAddr {
         self.listen_addr

@@ -233,6 +233,26 @@ impl Pair {
         self.run();
     }
 
+    /// Drops the connection (losing everything in flight), restarts the sides marked in
+    /// `crash` (a, b) from their last persisted record, and reconnects both.
+    pub fn reconnect(&mut self, crash: (bool, bool)) {
+        for (on_a, crashed) in [(true, crash.0), (false, crash.1)] {
+            let (me, _) = self.sides(on_a);
+            me.inbox.clear();
+            let channel = match (crashed, me.record.clone()) {
+                (true, Some(record)) => record.restore(),
+                _ => me.take().disconnected().0,
+            };
+            me.channel = Some(channel);
+        }
+        for on_a in [true, false] {
+            let (me, peer) = self.sides(on_a);
+            let (channel, actions) = me.take().connected();
+            me.channel = Some(channel);
+            execute(me, &mut peer.inbox, actions);
+        }
+    }
+
     pub fn sides(&mut self, a: bool) -> (&mut Side, &mut Side) {
         if a {
             (&mut self.a, &mut self.b)

@@ -97,6 +97,21 @@ pub enum CommandError {
     /// The chain backend or the wallet failed.
     #[error("on-chain operation failed: {0}")]
     Onchain(String),
+    /// No such channel.
+    #[error("{0}")]
+    UnknownChannel(String),
+    /// The wallet could not fund a channel (e.g. insufficient funds).
+    #[error("{0}")]
+    FundingFailed(String),
+    /// The channel refused the request (wrong state, already closing, closed meanwhile).
+    #[error("{0}")]
+    ChannelRefused(String),
+    /// The chain backend failed.
+    #[error("{0}")]
+    ChainFailed(String),
+    /// An invoice or payment command failed (its code says why: no_route, already_paid, ...).
+    #[error(transparent)]
+    Payment(#[from] crate::payments::PayError),
 }
 
 impl CommandError {
@@ -115,6 +130,11 @@ impl CommandError {
             CommandError::ShuttingDown => "shutting_down",
             CommandError::InsufficientFunds { .. } => "insufficient_funds",
             CommandError::Onchain(_) => "onchain_error",
+            CommandError::UnknownChannel(_) => "unknown_channel",
+            CommandError::FundingFailed(_) => "funding_failed",
+            CommandError::ChannelRefused(_) => "channel_refused",
+            CommandError::ChainFailed(_) => "chain_error",
+            CommandError::Payment(e) => super::payment_commands::code(e),
         }
     }
 
@@ -133,6 +153,12 @@ impl CommandError {
             CommandError::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
             CommandError::InsufficientFunds { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             CommandError::Onchain(_) => StatusCode::BAD_GATEWAY,
+            CommandError::UnknownChannel(_) => StatusCode::NOT_FOUND,
+            CommandError::FundingFailed(_) | CommandError::ChannelRefused(_) => {
+                StatusCode::CONFLICT
+            }
+            CommandError::ChainFailed(_) => StatusCode::BAD_GATEWAY,
+            CommandError::Payment(e) => super::payment_commands::status(e),
         }
     }
 }

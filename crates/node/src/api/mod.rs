@@ -8,11 +8,15 @@
 //!   is 200 with a JSON result, failure a non-2xx status with
 //!   `{"error": {"code": "<snake_case kind>", "message": "<one line>"}}` ([`CommandError`]).
 //!
-//! A new command is one handler in `commands.rs` and one line in [`router`].
+//! The peer commands (getinfo, connect, ...) are in `commands.rs`; the channel, payment and
+//! wallet commands live next to their owners' code and come in as extra routes, each with its
+//! handle as an `Extension` ([`ApiServer::start_with_routes`]; the daemon composes them).
 
 mod auth;
+pub mod channel_commands;
 mod commands;
 mod error;
+pub mod payment_commands;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -52,9 +56,9 @@ impl ApiConfig {
     }
 }
 
-/// What every handler sees.
+/// What every handler sees (as `State<ApiState>`).
 #[derive(Clone)]
-pub(crate) struct ApiState {
+pub struct ApiState {
     node: NodeHandle,
     network: Network,
     addr: SocketAddr,
@@ -64,9 +68,11 @@ pub(crate) struct ApiState {
     stop: std::sync::Arc<watch::Sender<bool>>,
 }
 
-/// The routes: `POST /v1/<command>`, all behind the token check.
-fn router(state: ApiState) -> Router {
+/// The routes: `POST /v1/<command>` for the peer commands and `extra`, all behind the token
+/// check.
+fn router(state: ApiState, extra: Router<ApiState>) -> Router {
     Router::new()
+        .merge(extra)
         .route("/v1/getinfo", post(commands::getinfo))
         .route("/v1/connect", post(commands::connect))
         .route("/v1/disconnect", post(commands::disconnect))
@@ -92,12 +98,23 @@ pub struct ApiServer {
 }
 
 impl ApiServer {
-    /// Serves the API for `node` (whose configuration was `node_config`): loads or creates the
-    /// token, binds, and writes the bound address to the address file.
+    /// Serves the peer commands for `node` (whose configuration was `node_config`): loads or
+    /// creates the token, binds, and writes the bound address to the address file.
     pub async fn start(
         node: NodeHandle,
         node_config: &NodeConfig,
         config: ApiConfig,
+    ) -> Result<ApiServer, ServeError> {
+        ApiServer::start_with_routes(node, node_config, config, Router::new()).await
+    }
+
+    /// As [`ApiServer::start`], also serving `extra` (routes under `/v1/`, with whatever
+    /// `Extension`s their handlers need already layered on).
+    pub async fn start_with_routes(
+        node: NodeHandle,
+        node_config: &NodeConfig,
+        config: ApiConfig,
+        extra: Router<ApiState>,
     ) -> Result<ApiServer, ServeError> {
         if !config.listen.ip().is_loopback() && !config.allow_remote {
             return Err(ServeError::NotLoopback(config.listen));
@@ -118,9 +135,10 @@ impl ApiServer {
         let address_file = node_config.data_dir.join(ADDRESS_FILE);
         write_address(&address_file, addr)?;
         let (shutdown, mut shutdown_rx) = watch::channel(false);
-        let serve = axum::serve(listener, router(state)).with_graceful_shutdown(async move {
-            let _ = shutdown_rx.wait_for(|stop| *stop).await;
-        });
+        let serve =
+            axum::serve(listener, router(state, extra)).with_graceful_shutdown(async move {
+                let _ = shutdown_rx.wait_for(|stop| *stop).await;
+            });
         let task = tokio::spawn(async move {
             if let Err(e) = serve.await {
                 tracing::warn!("api server stopped: {e}");

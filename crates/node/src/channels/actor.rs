@@ -1,0 +1,221 @@
+//! The actor: its thread, its batches, and what happens after each batch commits.
+
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::sync::Arc;
+
+use bitcoin::constants::ChainHash;
+use bitcoin::secp256k1::{All, PublicKey, Secp256k1};
+use bitcoin::Transaction;
+use shandian_channel::{CloseReason, Event};
+use shandian_types::{BlockHeight, ChannelId, ShortChannelId};
+use shandian_wire::Message;
+use tokio::sync::{mpsc, watch};
+
+use super::inbox::Input;
+use super::keys::KeyIndexes;
+use super::ops::Ops;
+use super::state::{Entry, Waiters};
+use super::{ChannelChain, ChannelsError, ChannelsHandle, ChannelsStart};
+use crate::store::Store;
+use crate::switch::HtlcHandler;
+use crate::{ChannelsConfig, NodeHandle, PeerInfo};
+
+/// The most inputs one batch takes (bounds a batch's latency under a flood).
+const MAX_BATCH: usize = 4096;
+
+/// What the actor uses but never changes.
+pub(crate) struct Env {
+    pub(crate) node: NodeHandle,
+    pub(crate) chain: Arc<dyn ChannelChain>,
+    pub(crate) runtime: tokio::runtime::Handle,
+    pub(crate) config: ChannelsConfig,
+    pub(crate) chain_hash: ChainHash,
+    pub(crate) seed: [u8; 32],
+    pub(crate) node_id: PublicKey,
+    pub(crate) secp: Secp256k1<All>,
+    /// Where spawned tasks report back.
+    pub(crate) inputs: mpsc::UnboundedSender<Input>,
+    outbox: mpsc::UnboundedSender<Vec<(PublicKey, Message)>>,
+}
+
+/// The channels and everything the actor remembers between batches.
+pub(crate) struct State {
+    pub(crate) entries: HashMap<ChannelId, Entry>,
+    pub(crate) by_scid: HashMap<ShortChannelId, ChannelId>,
+    pub(crate) peers: HashMap<PublicKey, PeerInfo>,
+    pub(crate) best_block: BlockHeight,
+    pub(crate) keys: KeyIndexes,
+    pub(crate) waiters: Waiters,
+}
+
+/// Something the batch must act on after the input that caused it.
+pub(crate) enum Note {
+    /// An event of a channel.
+    Event(ChannelId, Event),
+    /// An HTLC we offered was forgotten before it was signed.
+    Dropped(ChannelId, u64),
+    /// The channel is re-established: hand its unsettled incoming HTLCs to the handler again.
+    Redrive(ChannelId),
+    /// A new chain tip.
+    Block(BlockHeight),
+}
+
+/// What one batch produced, executed once it commits.
+#[derive(Default)]
+pub(crate) struct Batch {
+    pub(crate) now: u64,
+    pub(crate) sends: Vec<(PublicKey, Message)>,
+    pub(crate) broadcasts: Vec<(ChannelId, Transaction)>,
+    pub(crate) after: Vec<Box<dyn FnOnce() + Send>>,
+    pub(crate) notes: VecDeque<Note>,
+    /// Channels whose state must be written.
+    pub(crate) dirty: BTreeSet<ChannelId>,
+    /// Channels with updates to sign at the end of the batch.
+    pub(crate) to_commit: BTreeSet<ChannelId>,
+    /// Channels that closed in this batch, and why.
+    pub(crate) closed: Vec<(ChannelId, CloseReason)>,
+    pub(crate) stop: bool,
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+pub(crate) async fn start(
+    inputs: mpsc::UnboundedSender<Input>,
+    queue: mpsc::UnboundedReceiver<Input>,
+    start: ChannelsStart,
+) -> Result<ChannelsHandle, ChannelsError> {
+    let ChannelsStart { node, chain, store, seed, handler } = start;
+    let config = node.config().clone();
+    let best_block = chain.best_height().await;
+    let loaded = super::restore::load(&store, &seed, &config.data_dir)?;
+    let (outbox, outbox_rx) = mpsc::unbounded_channel();
+    let runtime = tokio::runtime::Handle::current();
+    runtime.spawn(run_outbox(node.clone(), outbox_rx));
+    let mut events = chain.subscribe();
+    let chain_inputs = inputs.clone();
+    runtime.spawn(async move {
+        while let Some(event) = events.recv().await {
+            if chain_inputs.send(Input::Chain(event)).is_err() {
+                return;
+            }
+        }
+    });
+    let env = Env {
+        node: node.clone(),
+        chain: chain.clone(),
+        runtime,
+        config: config.channels.clone(),
+        chain_hash: ChainHash::using_genesis_block(config.network),
+        seed,
+        node_id: node.node_id(),
+        secp: Secp256k1::new(),
+        inputs: inputs.clone(),
+        outbox,
+    };
+    let mut state = State {
+        entries: HashMap::new(),
+        by_scid: HashMap::new(),
+        peers: HashMap::new(),
+        best_block,
+        keys: loaded.keys,
+        waiters: Waiters::default(),
+    };
+    for entry in loaded.entries {
+        if let Some(id) = super::summary::id_of(&entry) {
+            state.entries.insert(id, entry);
+        }
+    }
+    super::restore::resume(&env, &state, &loaded.peers);
+    let (stopped_tx, stopped) = watch::channel(false);
+    let actor = Actor { env, state, handler, store, queue };
+    std::thread::Builder::new()
+        .name("channels".into())
+        .spawn(move || {
+            actor.run();
+            stopped_tx.send_replace(true);
+        })
+        .map_err(ChannelsError::Thread)?;
+    Ok(ChannelsHandle { inputs, chain, node, stopped })
+}
+
+/// Sends each committed batch's messages, in order.
+async fn run_outbox(
+    node: NodeHandle,
+    mut outbox: mpsc::UnboundedReceiver<Vec<(PublicKey, Message)>>,
+) {
+    while let Some(batch) = outbox.recv().await {
+        for (peer, message) in batch {
+            if let Err(e) = node.send(peer, message).await {
+                tracing::debug!(%peer, "message not sent: {e}");
+            }
+        }
+    }
+}
+
+struct Actor {
+    env: Env,
+    state: State,
+    handler: Box<dyn HtlcHandler>,
+    store: Store,
+    queue: mpsc::UnboundedReceiver<Input>,
+}
+
+impl Actor {
+    fn run(mut self) {
+        while let Some(first) = self.queue.blocking_recv() {
+            let mut inputs = vec![first];
+            while inputs.len() < MAX_BATCH {
+                match self.queue.try_recv() {
+                    Ok(input) => inputs.push(input),
+                    Err(_) => break,
+                }
+            }
+            let Actor { env, state, handler, store, .. } = &mut self;
+            let mut batch = Batch { now: unix_now(), ..Batch::default() };
+            let written = store.write(|writer| {
+                let mut ops = Ops { env, state, batch: &mut batch, writer };
+                for input in inputs {
+                    ops.input(input, handler.as_mut())?;
+                }
+                ops.finish(handler.as_mut())
+            });
+            if let Err(e) = written {
+                // Never speak from state that was not persisted: stop everything.
+                tracing::error!("channel state could not be stored, stopping the node: {e}");
+                let node = self.env.node.clone();
+                self.env.runtime.spawn(async move { node.shutdown().await });
+                return;
+            }
+            let stop = batch.stop;
+            self.after_commit(batch);
+            if stop {
+                return;
+            }
+        }
+    }
+
+    /// Executes what a committed batch produced: messages, broadcasts, then callbacks.
+    fn after_commit(&mut self, batch: Batch) {
+        if !batch.sends.is_empty() {
+            let _ = self.env.outbox.send(batch.sends);
+        }
+        for (channel_id, tx) in batch.broadcasts {
+            let chain = self.env.chain.clone();
+            self.env.runtime.spawn(async move {
+                let txid = tx.compute_txid();
+                match chain.broadcast(tx).await {
+                    Ok(()) => tracing::info!(channel = %channel_id, %txid, "broadcast"),
+                    Err(e) => tracing::warn!(channel = %channel_id, %txid, "broadcast failed: {e}"),
+                }
+            });
+        }
+        for task in batch.after {
+            task();
+        }
+    }
+}

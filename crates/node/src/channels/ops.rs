@@ -1,0 +1,308 @@
+//! One batch at work: applying inputs to channels, collecting their actions, calling the
+//! payment logic, and writing the batch's records. Implements [`ChannelOps`].
+
+use bitcoin::secp256k1::PublicKey;
+use shandian_channel::{Action, Channel, Command, Event, NewHtlc, Removal};
+use shandian_types::{BlockHeight, ChannelId, NodeId, ShortChannelId};
+use shandian_wire::Message;
+
+use super::actor::{Batch, Env, Note, State};
+use super::inbox::Input;
+use super::summary;
+use crate::store::{StoreError, Writer};
+use crate::switch::{ChannelOps, ChannelSummary, HtlcHandler, HtlcOpError};
+
+/// A batch in progress.
+pub(crate) struct Ops<'a, 'w> {
+    pub(crate) env: &'a Env,
+    pub(crate) state: &'a mut State,
+    pub(crate) batch: &'a mut Batch,
+    pub(crate) writer: &'a Writer<'w>,
+}
+
+/// Messages that change a commitment and so need a `commitment_signed` at the batch's end.
+fn is_update(message: &Message) -> bool {
+    matches!(
+        message,
+        Message::UpdateAddHtlc(_)
+            | Message::UpdateFulfillHtlc(_)
+            | Message::UpdateFailHtlc(_)
+            | Message::UpdateFailMalformedHtlc(_)
+            | Message::UpdateFee(_)
+    )
+}
+
+impl Ops<'_, '_> {
+    /// Runs one input.
+    pub(crate) fn input(
+        &mut self,
+        input: Input,
+        handler: &mut dyn HtlcHandler,
+    ) -> Result<(), StoreError> {
+        match input {
+            Input::Connected(peer) => self.peer_connected(peer),
+            Input::Disconnected(peer) => self.peer_disconnected(peer),
+            Input::Message(peer, message) => self.peer_message(peer, message),
+            Input::Chain(event) => self.chain_event(event),
+            Input::Execute(job) => {
+                // Earlier inputs' events first: the job sees their effects.
+                self.drain(handler)?;
+                job(self);
+            }
+            Input::Open(request) => self.open(*request),
+            Input::Accept { peer, open, shutdown_script } => {
+                self.accept(peer, &open, shutdown_script)
+            }
+            Input::AcceptFailed { peer, temporary_channel_id } => {
+                self.refuse_open(peer, temporary_channel_id, "cannot get a closing script")
+            }
+            Input::FundingTx { temporary_channel_id, result } => {
+                self.funding_tx(temporary_channel_id, result)
+            }
+            Input::FundingPosition { channel_id, tx, height, tx_index } => {
+                self.funding_position(channel_id, *tx, height, tx_index)
+            }
+            Input::Close { channel_id, force, reply } => self.close(channel_id, force, reply),
+            Input::List(reply) => {
+                let mut list: Vec<_> =
+                    self.state.entries.values().filter_map(summary::info).collect();
+                list.sort_by(|a, b| a.channel_id.cmp(&b.channel_id));
+                self.batch.after.push(Box::new(move || {
+                    let _ = reply.send(list);
+                }));
+            }
+            Input::Stop => self.batch.stop = true,
+        }
+        self.drain(handler)
+    }
+
+    /// Feeds one input to a channel and applies the actions it returns. Returns the
+    /// channel's id afterwards (it changes when the funding outpoint becomes known).
+    pub(crate) fn step(
+        &mut self,
+        channel_id: ChannelId,
+        f: impl FnOnce(Channel) -> (Channel, Vec<Action>),
+    ) -> Option<ChannelId> {
+        let entry = self.state.entries.get_mut(&channel_id)?;
+        let channel = entry.channel.take()?;
+        let (channel, actions) = f(channel);
+        entry.channel = Some(channel);
+        Some(self.apply(channel_id, actions))
+    }
+
+    /// Like [`Ops::step`] for a command, which the channel may refuse (unchanged).
+    pub(crate) fn command(
+        &mut self,
+        channel_id: ChannelId,
+        command: Command,
+    ) -> Result<Vec<Action>, HtlcOpError> {
+        let entry = self
+            .state
+            .entries
+            .get_mut(&channel_id)
+            .ok_or(HtlcOpError::UnknownChannel(channel_id))?;
+        let channel = entry.channel.take().ok_or(HtlcOpError::UnknownChannel(channel_id))?;
+        let (channel, result) = channel.handle_command(command);
+        entry.channel = Some(channel);
+        Ok(result?)
+    }
+
+    /// Collects a channel's actions into the batch, in order: records to write, messages to
+    /// send and transactions to broadcast after the commit, events to act on.
+    pub(crate) fn apply(&mut self, mut channel_id: ChannelId, actions: Vec<Action>) -> ChannelId {
+        let Some(peer) = self.state.entries.get(&channel_id).map(|e| e.peer) else {
+            return channel_id;
+        };
+        for action in actions {
+            match action {
+                Action::Persist(_) => {
+                    // The record written is the channel's state at the end of the batch,
+                    // which includes this one's.
+                    self.batch.dirty.insert(channel_id);
+                }
+                Action::Send(message) => {
+                    if is_update(&message) {
+                        self.batch.to_commit.insert(channel_id);
+                    }
+                    self.batch.sends.push((peer, message));
+                }
+                Action::Broadcast(tx) => self.broadcast(channel_id, tx),
+                Action::Event(Event::ChannelIdChanged { temporary, channel_id: permanent }) => {
+                    self.rekey(temporary, permanent);
+                    channel_id = permanent;
+                }
+                Action::Event(event) => self.batch.notes.push_back(Note::Event(channel_id, event)),
+            }
+        }
+        channel_id
+    }
+
+    fn rekey(&mut self, temporary: ChannelId, permanent: ChannelId) {
+        if let Some(entry) = self.state.entries.remove(&temporary) {
+            self.state.entries.insert(permanent, entry);
+        }
+        if let Some(waiter) = self.state.waiters.opens.remove(&temporary) {
+            self.state.waiters.opens.insert(permanent, waiter);
+        }
+        if self.batch.dirty.remove(&temporary) {
+            self.batch.dirty.insert(permanent);
+        }
+        if self.batch.to_commit.remove(&temporary) {
+            self.batch.to_commit.insert(permanent);
+        }
+    }
+
+    /// Acts on every pending note; the handler may cause more (its HTLC operations).
+    pub(crate) fn drain(&mut self, handler: &mut dyn HtlcHandler) -> Result<(), StoreError> {
+        while let Some(note) = self.batch.notes.pop_front() {
+            match note {
+                Note::Event(channel_id, event) => self.event(channel_id, event, handler)?,
+                Note::Dropped(channel_id, htlc_id) => {
+                    handler.htlc_dropped(self, &channel_id, htlc_id)?
+                }
+                Note::Redrive(channel_id) => {
+                    let incoming: Vec<_> = self
+                        .state
+                        .entries
+                        .get(&channel_id)
+                        .and_then(|e| e.channel())
+                        .and_then(Channel::funded)
+                        .map(|f| f.log().unresolved_incoming().into_iter().cloned().collect())
+                        .unwrap_or_default();
+                    for htlc in incoming {
+                        handler.htlc_incoming(self, &channel_id, &htlc, false)?;
+                    }
+                }
+                Note::Block(height) => handler.block_connected(self, height)?,
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends the batch: one `commitment_signed` per channel with updates, then every changed
+    /// channel's record (archiving closed ones) into the batch's transaction.
+    pub(crate) fn finish(&mut self, handler: &mut dyn HtlcHandler) -> Result<(), StoreError> {
+        self.drain(handler)?;
+        while !self.batch.to_commit.is_empty() {
+            for channel_id in std::mem::take(&mut self.batch.to_commit) {
+                // Refused when there is nothing to sign or a signature is outstanding; the
+                // channel signs by itself once the peer's revocation arrives.
+                if let Ok(actions) = self.command(channel_id, Command::Commit) {
+                    self.apply(channel_id, actions);
+                }
+            }
+            self.drain(handler)?;
+        }
+        self.write_records()
+    }
+
+    fn write_records(&mut self) -> Result<(), StoreError> {
+        for channel_id in std::mem::take(&mut self.batch.dirty) {
+            let Some(entry) = self.state.entries.get_mut(&channel_id) else { continue };
+            let Some(channel) = entry.channel() else { continue };
+            if channel.is_closed() {
+                // The last funded record stays, frozen, for the monitor and history.
+                if entry.update_seq > 0 {
+                    self.writer.archive_channel(&channel_id, self.batch.now)?;
+                }
+                continue;
+            }
+            if channel.funded().is_none() {
+                // BOLT 2 forgets channels that are not funded yet across restarts.
+                continue;
+            }
+            let bytes = shandian_channel::ChannelRecord::new(channel).encode();
+            let seq = entry.update_seq.saturating_add(1);
+            self.writer.save_channel(&channel_id, &NodeId::from(entry.peer), seq, &bytes)?;
+            entry.update_seq = seq;
+            entry.funded_record = Some(bytes);
+        }
+        Ok(())
+    }
+
+    /// Whether HTLCs may be offered on the channel now.
+    fn usable(&self, channel_id: &ChannelId) -> bool {
+        self.channel(channel_id).is_some_and(|s| s.usable)
+    }
+}
+
+impl ChannelOps for Ops<'_, '_> {
+    fn node_id(&self) -> PublicKey {
+        self.env.node_id
+    }
+
+    fn best_block(&self) -> BlockHeight {
+        self.state.best_block
+    }
+
+    fn now(&self) -> u64 {
+        self.batch.now
+    }
+
+    fn channels(&self) -> Vec<ChannelSummary> {
+        let relay = &self.env.config.relay;
+        self.state
+            .entries
+            .values()
+            .filter(|e| e.channel().is_some_and(|c| !c.is_closed()))
+            .filter_map(|e| summary::summary(e, self.state.peers.contains_key(&e.peer), relay))
+            .collect()
+    }
+
+    fn channel(&self, channel_id: &ChannelId) -> Option<ChannelSummary> {
+        let entry = self.state.entries.get(channel_id)?;
+        if entry.channel()?.is_closed() {
+            return None;
+        }
+        let connected = self.state.peers.contains_key(&entry.peer);
+        summary::summary(entry, connected, &self.env.config.relay)
+    }
+
+    fn channel_by_scid(&self, scid: ShortChannelId) -> Option<ChannelSummary> {
+        let channel_id = self.state.by_scid.get(&scid)?;
+        self.channel(channel_id)
+    }
+
+    fn add_htlc(&mut self, channel_id: &ChannelId, htlc: NewHtlc) -> Result<u64, HtlcOpError> {
+        if !self.state.entries.contains_key(channel_id) {
+            return Err(HtlcOpError::UnknownChannel(*channel_id));
+        }
+        if !self.usable(channel_id) {
+            return Err(HtlcOpError::NotUsable(*channel_id));
+        }
+        let actions = self.command(*channel_id, Command::AddHtlc(htlc))?;
+        let offered = actions.iter().find_map(|a| match a {
+            Action::Event(Event::HtlcOffered { id }) => Some(*id),
+            _ => None,
+        });
+        self.apply(*channel_id, actions);
+        self.batch.to_commit.insert(*channel_id);
+        offered.ok_or(HtlcOpError::NotUsable(*channel_id))
+    }
+
+    fn settle_htlc(
+        &mut self,
+        channel_id: &ChannelId,
+        htlc_id: u64,
+        removal: Removal,
+    ) -> Result<(), HtlcOpError> {
+        let entry =
+            self.state.entries.get(channel_id).ok_or(HtlcOpError::UnknownChannel(*channel_id))?;
+        let connected = self.state.peers.contains_key(&entry.peer) && entry.reestablished;
+        if !connected {
+            return Err(HtlcOpError::NotUsable(*channel_id));
+        }
+        let actions = self.command(*channel_id, Command::RemoveHtlc { id: htlc_id, removal })?;
+        self.apply(*channel_id, actions);
+        self.batch.to_commit.insert(*channel_id);
+        Ok(())
+    }
+
+    fn store(&self) -> &Writer<'_> {
+        self.writer
+    }
+
+    fn after_commit(&mut self, task: Box<dyn FnOnce() + Send>) {
+        self.batch.after.push(task);
+    }
+}

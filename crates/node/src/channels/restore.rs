@@ -1,0 +1,106 @@
+//! Start-up: every open channel back from the store with its signer re-derived from the node
+//! seed, its peer redialled, and its funding position looked up again.
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use bitcoin::secp256k1::PublicKey;
+use shandian_channel::{ChannelRecord, ChannelSigner};
+use shandian_tx::InMemorySigner;
+
+use super::actor::{Env, State};
+use super::inbox::Input;
+use super::keys::KeyIndexes;
+use super::state::Entry;
+use super::ChannelsError;
+use crate::store::Store;
+
+pub(crate) struct Loaded {
+    pub(crate) entries: Vec<Entry>,
+    pub(crate) keys: KeyIndexes,
+    /// Peers with open channels and their last known address.
+    pub(crate) peers: Vec<(PublicKey, SocketAddr)>,
+}
+
+/// Decodes stored bytes with the signer re-derived from the seed at the record's key index
+/// and revocation count.
+pub(crate) fn decode(
+    bytes: &[u8],
+    seed: &[u8; 32],
+) -> Result<ChannelRecord, shandian_channel::Error> {
+    let header = ChannelRecord::header(bytes)?;
+    let signer = match header.key_index {
+        Some(index) => {
+            let inner = InMemorySigner::from_node_seed(seed, index)
+                .map_err(shandian_channel::Error::Signer)?
+                .with_revoked_count(header.revoked_count);
+            Some(ChannelSigner::new(index, inner))
+        }
+        None => None,
+    };
+    ChannelRecord::decode(bytes, signer)
+}
+
+pub(crate) fn load(
+    store: &Store,
+    seed: &[u8; 32],
+    data_dir: &Path,
+) -> Result<Loaded, ChannelsError> {
+    let stored = store.load_channels()?;
+    let archived = store.archived_channels()?;
+    let indexes = stored
+        .iter()
+        .chain(archived.iter().map(|a| &a.channel))
+        .filter_map(|s| ChannelRecord::header(&s.record).ok()?.key_index);
+    let keys = KeyIndexes::open(data_dir, indexes)?;
+    let mut entries = Vec::new();
+    for s in stored {
+        let record = decode(&s.record, seed)
+            .map_err(|source| ChannelsError::CorruptRecord { channel_id: s.channel_id, source })?;
+        let channel = record.restore();
+        let Some(funded) = channel.funded() else {
+            tracing::warn!(channel = %s.channel_id, "stored channel is not funded; skipped");
+            continue;
+        };
+        let outpoint = funded.setup().funding.outpoint;
+        let key_index = funded.setup().signer.key_index();
+        // Whether it was announced is not in the record: treated as unannounced.
+        let mut entry = Entry::new(channel, s.peer.public_key(), false, key_index);
+        entry.funding_txid = Some(outpoint.txid);
+        entry.funding_output = u16::try_from(outpoint.vout).unwrap_or(u16::MAX);
+        entry.update_seq = s.update_seq;
+        entry.funded_record = Some(s.record);
+        entries.push(entry);
+    }
+    let with_channels: Vec<PublicKey> = entries.iter().map(|e| e.peer).collect();
+    let peers = store
+        .peers()?
+        .into_iter()
+        .filter(|p| with_channels.contains(&p.node_id.public_key()))
+        .filter_map(|p| Some((p.node_id.public_key(), p.address?.parse().ok()?)))
+        .collect();
+    Ok(Loaded { entries, keys, peers })
+}
+
+/// Redials the peers of restored channels and looks up where their funding confirmed (the
+/// short channel id, and the depth for channels still waiting).
+pub(crate) fn resume(env: &Env, state: &State, peers: &[(PublicKey, SocketAddr)]) {
+    for (peer, addr) in peers {
+        env.node.connect(*peer, *addr);
+    }
+    for (channel_id, entry) in &state.entries {
+        let Some(txid) = entry.funding_txid else { continue };
+        let (chain, inputs, channel_id) = (env.chain.clone(), env.inputs.clone(), *channel_id);
+        env.runtime.spawn(async move {
+            if let Some((tx, height, tx_index)) = chain.transaction_position(txid).await {
+                let tx = Box::new(tx);
+                let _ = inputs.send(Input::FundingPosition {
+                    channel_id,
+                    tx,
+                    height: height.0,
+                    tx_index,
+                });
+            }
+        });
+    }
+}
