@@ -14,6 +14,7 @@
 
 mod actor;
 mod backend;
+mod channel_chain;
 mod closed;
 mod error;
 mod monitor;
