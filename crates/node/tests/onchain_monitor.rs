@@ -13,6 +13,7 @@ use std::time::Duration;
 use bitcoin::hashes::Hash;
 use bitcoin::{Amount, Network, ScriptBuf, Transaction, WScriptHash};
 use common::{config, execute, request, signer, Side, NODE_SEED};
+use shandian_channel::NewHtlc;
 use shandian_channel::{
     Action, ChainEvent as ChannelChainEvent, Channel, ChannelRecord, CloseReason, Command, Event,
 };
@@ -21,8 +22,8 @@ use shandian_node::onchain::{
 };
 use shandian_node::store::{ClaimStatus, Store};
 use shandian_regtest::RegtestChain;
-use shandian_types::{BlockHeight, Msat};
-use shandian_wire::Message;
+use shandian_types::{BlockHeight, CltvExpiry, Msat, PaymentPreimage};
+use shandian_wire::{Message, OnionPacket, ONION_PACKET_LEN};
 use tokio::sync::watch;
 
 const PUSH_MSAT: u64 = 2_000_000_000; // 2,000,000 sat to the peer at open
@@ -152,16 +153,7 @@ async fn force_close_sweeps_to_local_after_the_delay_across_a_restart() {
     // the store transaction that would persist it, then handed over.
     let funded = a.channel().funded().unwrap();
     let (commitment, _) = funded.holder_commitment_txs().unwrap();
-    let closed = ClosedChannel::new(
-        funded.setup().channel_id,
-        1,
-        ChannelRecord::new(a.channel()).encode(),
-        &CloseReason::LocalForceClose,
-    );
-    let mut store = Store::open(&node_dir).unwrap();
-    store.write(|w| record_closed_channel(w, &closed)).unwrap();
-    drop(store);
-    node.monitor.watch(closed.clone());
+    let closed = hand_over(&node, &node_dir, &a, CloseReason::LocalForceClose);
     node.chain.broadcast(commitment.clone()).await.unwrap();
     let confirmed = mine(&node, 1, &foreign_script()).await;
 
@@ -208,4 +200,75 @@ async fn force_close_sweeps_to_local_after_the_delay_across_a_restart() {
     assert_eq!(after.unconfirmed, Amount::ZERO);
     assert_eq!(after.total(), before - push - funding_fee - commitment_fee - sweep_fee);
     assert!(sweep_fee > Amount::ZERO && sweep_fee < Amount::from_sat(2_000), "{sweep_fee}");
+}
+
+/// Records `a`'s channel as closed for the monitor, as the channel manager does.
+fn hand_over(node: &Node, dir: &std::path::Path, a: &Side, reason: CloseReason) -> ClosedChannel {
+    let funded = a.channel().funded().unwrap();
+    let closed = ClosedChannel::new(
+        funded.setup().channel_id,
+        1,
+        ChannelRecord::new(a.channel()).encode(),
+        &reason,
+    );
+    let mut store = Store::open(dir).unwrap();
+    store.write(|w| record_closed_channel(w, &closed)).unwrap();
+    node.monitor.watch(closed.clone());
+    closed
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_commitment_on_chain_is_punished_and_the_wallet_gets_everything() {
+    let dir = tempfile::tempdir().unwrap();
+    let chain = RegtestChain::open(dir.path().join("chain")).unwrap();
+    let node_dir = dir.path().join("node");
+    let node = start(&chain, &node_dir).await;
+    let address = node.chain.new_address().await.unwrap();
+    mine(&node, 101, &address.script_pubkey()).await;
+    let before = node.chain.balance().await.total();
+    let (mut a, mut b, funding_tx, funding_fee) = open_channel(&node).await;
+
+    // b keeps its first commitment (2,000,000 sat to itself), then the state moves on: a
+    // offers an HTLC and b revokes that commitment.
+    let (revoked, _) = b.channel().funded().unwrap().holder_commitment_txs().unwrap();
+    let htlc = NewHtlc {
+        amount: Msat(10_000_000),
+        payment_hash: PaymentPreimage([3; 32]).hash(),
+        cltv_expiry: CltvExpiry(1_000),
+        onion: OnionPacket::new([0; ONION_PACKET_LEN]),
+        blinding_point: None,
+    };
+    for command in [Command::AddHtlc(htlc), Command::Commit] {
+        let (channel, actions) = a.take().handle_command(command);
+        a.channel = Some(channel);
+        execute(&mut a, &mut b.inbox, actions.unwrap());
+        run(&mut a, &mut b);
+    }
+    hand_over(&node, &node_dir, &a, CloseReason::FundingSpent);
+
+    // b cheats: Core's rules accept the old commitment (its signatures are valid).
+    node.chain.broadcast(revoked.clone()).await.unwrap();
+    mine(&node, 1, &foreign_script()).await;
+    let status =
+        status_until(&node, |s| s.claims.iter().all(|c| c.broadcast) && !s.claims.is_empty()).await;
+    assert_eq!(status.close.as_deref(), Some("RevokedCounterparty { commitment_number: 0 }"));
+    let mut kinds: Vec<&str> = status.claims.iter().map(|c| c.kind.as_str()).collect();
+    kinds.sort_unstable();
+    assert_eq!(kinds, ["JusticeToLocal", "ToRemote"]);
+    mine(&node, 1, &foreign_script()).await;
+    status_until(&node, |s| s.claims.iter().all(|c| c.status == ClaimStatus::Confirmed)).await;
+    mine(&node, 5, &foreign_script()).await;
+    let status = status_until(&node, |s| s.resolved).await;
+
+    // The honest side takes everything: the channel's whole value (b's balance included)
+    // comes back, minus the revoked commitment's fee and the claims' fees.
+    let claimed: Amount = status.claims.iter().map(|c| c.amount).sum();
+    let vout = a.channel().funded().unwrap().setup().funding.outpoint.vout as usize;
+    let channel_value = funding_tx.output[vout].value;
+    let commitment_fee = channel_value - revoked.output.iter().map(|o| o.value).sum();
+    let claim_fees = channel_value - commitment_fee - claimed;
+    assert!(claim_fees < Amount::from_sat(4_000), "{claim_fees}");
+    let after = node.chain.balance().await;
+    assert_eq!(after.total(), before - funding_fee - commitment_fee - claim_fees);
+    assert_eq!(after.total(), before - funding_fee - channel_value + claimed);
 }
