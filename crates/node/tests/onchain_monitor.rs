@@ -272,3 +272,80 @@ async fn a_revoked_commitment_on_chain_is_punished_and_the_wallet_gets_everythin
     assert_eq!(after.total(), before - funding_fee - commitment_fee - claim_fees);
     assert_eq!(after.total(), before - funding_fee - channel_value + claimed);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_offered_htlc_comes_back_by_timeout_and_its_output_after_the_delay() {
+    let dir = tempfile::tempdir().unwrap();
+    let chain = RegtestChain::open(dir.path().join("chain")).unwrap();
+    let node_dir = dir.path().join("node");
+    let node = start(&chain, &node_dir).await;
+    let address = node.chain.new_address().await.unwrap();
+    mine(&node, 101, &address.script_pubkey()).await;
+    let before = node.chain.balance().await.total();
+    let (mut a, mut b, funding_tx, funding_fee) = open_channel(&node).await;
+
+    // a offers b a 500,000 sat HTLC expiring 20 blocks from now; both sides commit to it.
+    let expiry = node.chain.best_block().await.height.0 + 20;
+    let htlc = NewHtlc {
+        amount: Msat(500_000_000),
+        payment_hash: PaymentPreimage([4; 32]).hash(),
+        cltv_expiry: CltvExpiry(expiry),
+        onion: OnionPacket::new([0; ONION_PACKET_LEN]),
+        blinding_point: None,
+    };
+    for command in [Command::AddHtlc(htlc), Command::Commit] {
+        let (channel, actions) = a.take().handle_command(command);
+        a.channel = Some(channel);
+        execute(&mut a, &mut b.inbox, actions.unwrap());
+        run(&mut a, &mut b);
+    }
+    let (commitment, htlc_txs) = a.channel().funded().unwrap().holder_commitment_txs().unwrap();
+    assert_eq!(htlc_txs.len(), 1);
+    hand_over(&node, &node_dir, &a, CloseReason::LocalForceClose);
+    node.chain.broadcast(commitment.clone()).await.unwrap();
+    let confirmed = mine(&node, 1, &foreign_script()).await;
+    let status = status_until(&node, |s| s.claims.len() == 2).await;
+    let timeout = status.claims.iter().find(|c| c.kind == "HtlcTimeout").unwrap();
+    assert_eq!(timeout.valid_at, expiry + 1);
+
+    // At the expiry the HTLC-timeout goes out and confirms; its output is swept 144 blocks on.
+    let tip = node.chain.best_block().await.height.0;
+    mine(&node, expiry - tip, &foreign_script()).await;
+    status_until(&node, |s| s.claims.iter().any(|c| c.kind == "HtlcTimeout" && c.broadcast)).await;
+    let htlc_confirmed = mine(&node, 1, &foreign_script()).await;
+    let status = status_until(&node, |s| s.claims.iter().any(|c| c.kind == "SecondStage")).await;
+    let second = status.claims.iter().find(|c| c.kind == "SecondStage").unwrap();
+    assert_eq!(second.valid_at, htlc_confirmed.0 + 144);
+    // to_local (valid at confirmed + 144) and the second stage both come in.
+    let tip = node.chain.best_block().await.height.0;
+    mine(&node, htlc_confirmed.0 + 144 - tip, &foreign_script()).await;
+    assert!(node.chain.best_block().await.height.0 >= confirmed.0 + 144);
+    status_until(&node, |s| s.claims.iter().all(|c| c.broadcast)).await;
+    mine(&node, 1, &foreign_script()).await;
+    status_until(&node, |s| {
+        s.claims.iter().all(|c| c.status == ClaimStatus::Confirmed) && s.claims.len() == 3
+    })
+    .await;
+    mine(&node, 5, &foreign_script()).await;
+    let status = status_until(&node, |s| s.resolved).await;
+
+    // Lost: the push, the funding fee, the commitment fee, the HTLC-timeout's own fee and
+    // the two sweeps' fees.
+    let vout = a.channel().funded().unwrap().setup().funding.outpoint.vout as usize;
+    let commitment_fee =
+        funding_tx.output[vout].value - commitment.output.iter().map(|o| o.value).sum();
+    let htlc_output = commitment.output.iter().find(|o| o.value == Amount::from_sat(500_000));
+    let htlc_tx_fee = htlc_output.unwrap().value - htlc_txs[0].output[0].value;
+    let claimed = |kind: &str| status.claims.iter().find(|c| c.kind == kind).unwrap().amount;
+    let to_local_value = commitment
+        .output
+        .iter()
+        .find(|o| o.script_pubkey.is_p2wsh() && o.value > Amount::from_sat(500_000))
+        .unwrap()
+        .value;
+    let sweep_fees = (to_local_value - claimed("DelayedToLocal"))
+        + (htlc_txs[0].output[0].value - claimed("SecondStage"));
+    let push = Amount::from_sat(PUSH_MSAT / 1000);
+    let after = node.chain.balance().await.total();
+    assert_eq!(after, before - push - funding_fee - commitment_fee - htlc_tx_fee - sweep_fees);
+}
