@@ -273,3 +273,85 @@ impl Store {
         collect(&mut stmt, [&channel_id.0[..]], decode_claim)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claim(txid: u8, channel_id: ChannelId) -> StoredClaim {
+        StoredClaim {
+            txid: [txid; 32],
+            channel_id,
+            kind: "DelayedToLocal".into(),
+            tx: vec![1, 2, 3],
+            valid_at: 650,
+            spends: ([9; 32], 1),
+            status: ClaimStatus::Pending,
+            confirmed_height: None,
+        }
+    }
+
+    #[test]
+    fn closed_channels_spends_and_claims_round_trip_until_resolved() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        let id = ChannelId([5; 32]);
+        store
+            .write(|w| {
+                w.record_closed_channel(&id, 7, b"record", "LocalForceClose", 100)?;
+                // Again: the first record stays.
+                w.record_closed_channel(&id, 8, b"other", "PeerError", 200)
+            })
+            .unwrap();
+        let [stored] = &store.unresolved_closed_channels().unwrap()[..] else { panic!() };
+        assert_eq!(
+            (stored.key_index, &stored.funded_record[..], stored.reason.as_str()),
+            (7, &b"record"[..], "LocalForceClose")
+        );
+        assert_eq!(stored.spend, None);
+
+        let spend = FundingSpend { txid: [6; 32], height: 500, kind: "HolderLatest".into() };
+        store
+            .write(|w| {
+                w.record_funding_spend(&id, &spend)?;
+                w.save_claim(&claim(1, id))?;
+                w.save_claim(&claim(1, id))?; // idempotent
+                w.save_claim(&claim(2, id))?;
+                w.set_claim_status(&[1; 32], ClaimStatus::Confirmed, Some(650))?;
+                w.set_claim_status(&[2; 32], ClaimStatus::Lost, None)
+            })
+            .unwrap();
+        let [stored] = &store.unresolved_closed_channels().unwrap()[..] else { panic!() };
+        assert_eq!(stored.spend.as_ref(), Some(&spend));
+        let claims = store.claims(&id).unwrap();
+        assert_eq!(claims.len(), 2);
+        assert_eq!(
+            (claims[0].status, claims[0].confirmed_height),
+            (ClaimStatus::Confirmed, Some(650))
+        );
+        assert_eq!(claims[1].status, ClaimStatus::Lost);
+        assert_eq!(claims[0].spends, ([9; 32], 1));
+
+        // A confirmed claim needs its height.
+        assert!(store
+            .write(|w| w.set_claim_status(&[2; 32], ClaimStatus::Confirmed, None))
+            .is_err());
+        // A spend of an unknown channel is refused.
+        let other = ChannelId([4; 32]);
+        assert!(matches!(
+            store.write(|w| w.record_funding_spend(&other, &spend)),
+            Err(StoreError::UnknownChannel(_))
+        ));
+
+        store.write(|w| w.resolve_closed_channel(&id, 660)).unwrap();
+        assert!(store.unresolved_closed_channels().unwrap().is_empty());
+        assert_eq!(store.closed_channels().unwrap()[0].resolved_at, Some(660));
+        // Resolved rows are frozen.
+        assert!(store.write(|w| w.record_funding_spend(&id, &spend)).is_err());
+        // Reopening keeps everything.
+        drop(store);
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(store.claims(&id).unwrap().len(), 2);
+        assert_eq!(store.schema_version().unwrap(), 2);
+    }
+}
