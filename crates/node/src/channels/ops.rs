@@ -40,7 +40,7 @@ impl Ops<'_, '_> {
         handler: &mut dyn HtlcHandler,
     ) -> Result<(), StoreError> {
         match input {
-            Input::Connected(peer) => self.peer_connected(peer),
+            Input::Connected(peer, connection) => self.peer_connected(peer, connection),
             Input::Disconnected(peer) => self.peer_disconnected(peer),
             Input::Message(peer, message) => self.peer_message(peer, message),
             Input::Chain(event) => self.chain_event(event),
@@ -124,7 +124,7 @@ impl Ops<'_, '_> {
                     if is_update(&message) {
                         self.batch.to_commit.insert(channel_id);
                     }
-                    self.batch.sends.push((peer, message));
+                    self.send(peer, message);
                 }
                 Action::Broadcast(tx) => self.broadcast(channel_id, tx),
                 Action::Event(Event::ChannelIdChanged { temporary, channel_id: permanent }) => {
@@ -135,6 +135,14 @@ impl Ops<'_, '_> {
             }
         }
         channel_id
+    }
+
+    /// Queues `message` for the peer's current connection (dropped if there is none: BOLT 2
+    /// reconnection starts over with `channel_reestablish`).
+    pub(crate) fn send(&mut self, peer: PublicKey, message: Message) {
+        if let Some((_, connection)) = self.state.peers.get(&peer) {
+            self.batch.sends.push((peer, *connection, message));
+        }
     }
 
     fn rekey(&mut self, temporary: ChannelId, permanent: ChannelId) {
