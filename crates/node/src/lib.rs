@@ -26,6 +26,8 @@ mod error;
 mod init;
 mod manager;
 mod node;
+pub mod onchain;
+pub mod payments;
 mod secret;
 mod session;
 pub mod store;

@@ -86,6 +86,17 @@ pub enum CommandError {
     /// The node is shutting down.
     #[error("the node is shutting down")]
     ShuttingDown,
+    /// The wallet cannot pay this much (satoshis, fee included).
+    #[error("insufficient funds: {needed} sat needed, {available} sat available")]
+    InsufficientFunds {
+        /// What was needed.
+        needed: u64,
+        /// What the wallet can spend.
+        available: u64,
+    },
+    /// The chain backend or the wallet failed.
+    #[error("on-chain operation failed: {0}")]
+    Onchain(String),
     /// No such channel.
     #[error("{0}")]
     UnknownChannel(String),
@@ -98,6 +109,9 @@ pub enum CommandError {
     /// The chain backend failed.
     #[error("{0}")]
     ChainFailed(String),
+    /// An invoice or payment command failed (its code says why: no_route, already_paid, ...).
+    #[error(transparent)]
+    Payment(#[from] crate::payments::PayError),
 }
 
 impl CommandError {
@@ -114,10 +128,13 @@ impl CommandError {
             CommandError::ConnectFailed { .. } => "connect_failed",
             CommandError::ConnectTimeout(_) => "connect_timeout",
             CommandError::ShuttingDown => "shutting_down",
+            CommandError::InsufficientFunds { .. } => "insufficient_funds",
+            CommandError::Onchain(_) => "onchain_error",
             CommandError::UnknownChannel(_) => "unknown_channel",
             CommandError::FundingFailed(_) => "funding_failed",
             CommandError::ChannelRefused(_) => "channel_refused",
             CommandError::ChainFailed(_) => "chain_error",
+            CommandError::Payment(e) => super::payment_commands::code(e),
         }
     }
 
@@ -134,11 +151,14 @@ impl CommandError {
             CommandError::ConnectFailed { .. } => StatusCode::BAD_GATEWAY,
             CommandError::ConnectTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
             CommandError::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
+            CommandError::InsufficientFunds { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            CommandError::Onchain(_) => StatusCode::BAD_GATEWAY,
             CommandError::UnknownChannel(_) => StatusCode::NOT_FOUND,
             CommandError::FundingFailed(_) | CommandError::ChannelRefused(_) => {
                 StatusCode::CONFLICT
             }
             CommandError::ChainFailed(_) => StatusCode::BAD_GATEWAY,
+            CommandError::Payment(e) => super::payment_commands::status(e),
         }
     }
 }

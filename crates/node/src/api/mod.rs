@@ -16,6 +16,7 @@ mod auth;
 pub mod channel_commands;
 mod commands;
 mod error;
+pub mod payment_commands;
 
 use std::future::Future;
 use std::net::SocketAddr;

@@ -1,0 +1,42 @@
+//! The node's side of the chain: [`ChainBackend`] (the block follower, the on-chain wallet,
+//! broadcasting and fees, over the embedded regtest chain or bitcoind's JSON-RPC).
+//!
+//! One task owns the block follower. It polls the backend (the embedded chain also wakes it
+//! on every new block), applies each round of events to the wallet first and then sends them,
+//! in order, to every subscriber; on each block it rebroadcasts our unconfirmed transactions.
+//! Watches go through the same task, so none falls between two blocks: a watch registered
+//! after its block went by is answered from a memory of recent blocks.
+
+mod actor;
+mod backend;
+mod error;
+mod recent;
+
+use std::sync::Arc;
+
+pub use backend::{ChainBackend, FALLBACK_FEERATE, WALLET_FILE};
+pub use error::OnchainError;
+pub use shandian_chain::{BlockRef, ChainEvent, FundingTx, RpcAuth, WalletBalance};
+
+/// Where the node reads the chain.
+#[derive(Clone)]
+pub enum ChainConfig {
+    /// The in-process regtest chain (the demo, tests).
+    Embedded(Arc<shandian_regtest::RegtestChain>),
+    /// A bitcoind (or `shandian chain`) JSON-RPC endpoint: `--bitcoind-rpc`.
+    BitcoindRpc {
+        /// `http://host:port`.
+        url: String,
+        /// User and password, or a cookie file.
+        auth: RpcAuth,
+    },
+}
+
+impl std::fmt::Debug for ChainConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ChainConfig::Embedded(_) => f.write_str("Embedded"),
+            ChainConfig::BitcoindRpc { url, .. } => write!(f, "BitcoindRpc({url})"),
+        }
+    }
+}

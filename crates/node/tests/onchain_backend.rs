@@ -1,0 +1,171 @@
+//! The chain backend on the embedded regtest chain: mining to the wallet, balances, funding a
+//! script, broadcasting, confirmations through events, late watches, and a restart that keeps
+//! the wallet.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bitcoin::hashes::Hash;
+use bitcoin::{Amount, Network, OutPoint, ScriptBuf, WScriptHash};
+use shandian_node::onchain::{ChainBackend, ChainConfig, ChainEvent, OnchainError};
+use shandian_regtest::RegtestChain;
+use shandian_types::BlockHeight;
+use tokio::sync::{mpsc, watch};
+
+const SEED: [u8; 32] = [42; 32];
+const SUBSIDY: Amount = Amount::from_sat(50 * 100_000_000);
+
+/// A script no wallet here owns (blocks mined to it change no balance).
+fn foreign_script() -> ScriptBuf {
+    ScriptBuf::new_p2wsh(&WScriptHash::from_byte_array([7; 32]))
+}
+
+async fn start(
+    chain: &Arc<RegtestChain>,
+    dir: &std::path::Path,
+) -> (ChainBackend, watch::Sender<bool>) {
+    let (stop, shutdown) = watch::channel(false);
+    let config = ChainConfig::Embedded(Arc::clone(chain));
+    let backend = ChainBackend::start(config, dir, &SEED, Network::Regtest, shutdown)
+        .await
+        .expect("backend starts");
+    (backend, stop)
+}
+
+/// Mines `n` blocks to `script` and waits until the backend delivered them.
+async fn mine(backend: &ChainBackend, n: u32, script: &ScriptBuf) -> BlockHeight {
+    let chain = backend.regtest().expect("embedded").clone();
+    let script = script.clone();
+    tokio::task::spawn_blocking(move || chain.mine(n, &script).expect("mines")).await.unwrap();
+    let tip = backend.regtest().unwrap().tip().height;
+    tokio::time::timeout(Duration::from_secs(30), backend.wait_for_height(BlockHeight(tip)))
+        .await
+        .expect("backend follows the chain")
+        .expect("backend runs");
+    BlockHeight(tip)
+}
+
+async fn next_event(events: &mut mpsc::UnboundedReceiver<ChainEvent>) -> ChainEvent {
+    tokio::time::timeout(Duration::from_secs(30), events.recv())
+        .await
+        .expect("an event in time")
+        .expect("backend runs")
+}
+
+/// Skips block events until one that is not a block connection.
+async fn next_watch_event(events: &mut mpsc::UnboundedReceiver<ChainEvent>) -> ChainEvent {
+    loop {
+        match next_event(events).await {
+            ChainEvent::BlockConnected { .. } => continue,
+            other => return other,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mines_funds_a_script_confirms_and_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let chain = RegtestChain::open(dir.path().join("chain")).unwrap();
+    let node_dir = dir.path().join("node");
+    let (backend, stop) = start(&chain, &node_dir).await;
+    assert_eq!(backend.best_block().await.height, BlockHeight(0));
+
+    // 101 blocks to the wallet: the first two coinbases can be spent in the next block
+    // (100 blocks after theirs), the other 99 cannot.
+    let address = backend.new_address().await.unwrap();
+    assert!(address.as_unchecked().is_valid_for_network(Network::Regtest));
+    mine(&backend, 101, &address.script_pubkey()).await;
+    let balance = backend.balance().await;
+    assert_eq!(balance.confirmed, SUBSIDY * 2);
+    assert_eq!(balance.immature, SUBSIDY * 99);
+    assert_eq!(balance.unconfirmed, Amount::ZERO);
+    let before = balance.total();
+
+    // Fund a channel-like script, broadcast, and see it confirm through events.
+    let mut events = backend.subscribe();
+    let script = ScriptBuf::new_p2wsh(&WScriptHash::from_byte_array([1; 32]));
+    let amount = Amount::from_sat(1_000_000);
+    let funding = backend.fund(script.clone(), amount).await.unwrap();
+    let output = &funding.tx.output[usize::from(funding.output_index)];
+    assert_eq!((output.script_pubkey.clone(), output.value), (script, amount));
+    assert!(funding.fee > Amount::ZERO);
+    let txid = funding.txid();
+    backend.broadcast(funding.tx.clone()).await.unwrap();
+    backend.watch_tx(txid).await;
+    assert_eq!(backend.confirmations(&txid).await, Some(0));
+    assert_eq!(backend.balance().await.total(), before - amount - funding.fee);
+
+    let height = mine(&backend, 1, &foreign_script()).await;
+    match next_watch_event(&mut events).await {
+        ChainEvent::TxConfirmed { txid: confirmed, block } => {
+            assert_eq!(confirmed, txid);
+            assert_eq!(block.height, height);
+        }
+        other => panic!("expected the funding confirmation, got {other:?}"),
+    }
+    assert_eq!(backend.confirmations(&txid).await, Some(1));
+    let (tx, at, index) = backend.transaction_position(txid).await.expect("confirmed");
+    assert_eq!((tx.compute_txid(), at), (txid, height));
+    assert_eq!(index, 1, "after the coinbase");
+    let after = backend.balance().await;
+    assert_eq!(after.total(), before - amount - funding.fee);
+    assert_eq!(after.unconfirmed, Amount::ZERO);
+
+    // A spend watched only after its block went by is still reported, at once.
+    let funding_output = OutPoint { txid, vout: u32::from(funding.output_index) };
+    let spent_input = funding.tx.input[0].previous_output;
+    backend.watch_output(spent_input).await;
+    match next_watch_event(&mut events).await {
+        ChainEvent::OutputSpent { outpoint, spender, block } => {
+            assert_eq!((outpoint, spender, block.height), (spent_input, txid, height));
+        }
+        other => panic!("expected the late spend, got {other:?}"),
+    }
+    backend.watch_output(funding_output).await;
+
+    // Restart: the wallet, its addresses and the chain position are kept.
+    let last_address = backend.new_address().await.unwrap();
+    stop.send_replace(true);
+    drop(backend);
+    let (backend, _stop) = start(&chain, &node_dir).await;
+    assert_eq!(backend.best_block().await.height, height);
+    assert_eq!(backend.balance().await, after);
+    let fresh = backend.new_address().await.unwrap();
+    assert_ne!(fresh, last_address);
+    assert_ne!(fresh, address);
+    // Blocks mined while it was down are caught up.
+    mine(&backend, 2, &foreign_script()).await;
+    assert_eq!(backend.confirmations(&txid).await, Some(3));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sends_to_an_address_and_refuses_what_it_cannot_pay() {
+    let dir = tempfile::tempdir().unwrap();
+    let chain = RegtestChain::open(dir.path().join("chain")).unwrap();
+    let (backend, _stop) = start(&chain, &dir.path().join("node")).await;
+    let address = backend.new_address().await.unwrap();
+    mine(&backend, 101, &address.script_pubkey()).await;
+    let total = backend.balance().await.total();
+
+    let foreign = bitcoin::Address::from_script(&foreign_script(), Network::Regtest).unwrap();
+    let amount = Amount::from_sat(25_000_000);
+    let txid = backend.send_to_address(foreign.clone(), amount).await.unwrap();
+    let pending = backend.balance().await;
+    let fee = total - amount - pending.total();
+    assert!(fee > Amount::ZERO && fee < Amount::from_sat(10_000), "fee {fee}");
+    mine(&backend, 1, &foreign_script()).await;
+    assert_eq!(backend.confirmations(&txid).await, Some(1));
+    assert_eq!(backend.balance().await.total(), total - amount - fee);
+
+    // More than the mature coins: refused, nothing reserved.
+    let err = backend.send_to_address(foreign.clone(), SUBSIDY * 3).await.unwrap_err();
+    assert!(matches!(err, OnchainError::InsufficientFunds { .. }), "{err}");
+    let mainnet = bitcoin::Address::from_script(&foreign_script(), Network::Bitcoin).unwrap();
+    let err = backend.send_to_address(mainnet, amount).await.unwrap_err();
+    assert!(matches!(err, OnchainError::WrongNetwork), "{err}");
+
+    // A feerate: regtest with little history still gives at least the relay floor.
+    assert!(backend.feerate().await >= shandian_types::FeeratePerKw::MIN_RELAY);
+    // A fresh shutdown script is a wallet P2WPKH.
+    assert!(backend.shutdown_script().await.unwrap().is_p2wpkh());
+}
