@@ -6,7 +6,7 @@ use std::sync::Arc;
 use bitcoin::constants::ChainHash;
 use bitcoin::secp256k1::{All, PublicKey, Secp256k1};
 use bitcoin::Transaction;
-use shandian_channel::{CloseReason, Event};
+use shandian_channel::{ChannelRecord, CloseReason, Event};
 use shandian_types::{BlockHeight, ChannelId, ShortChannelId};
 use shandian_wire::Message;
 use tokio::sync::{mpsc, watch};
@@ -80,8 +80,10 @@ pub(crate) struct Batch {
     pub(crate) dirty: BTreeSet<ChannelId>,
     /// Channels with updates to sign at the end of the batch.
     pub(crate) to_commit: BTreeSet<ChannelId>,
-    /// Channels that closed in this batch, and why.
-    pub(crate) closed: Vec<(ChannelId, CloseReason)>,
+    /// The latest funded record each channel handed out in this batch.
+    pub(crate) snapshots: HashMap<ChannelId, Box<ChannelRecord>>,
+    /// Funded channels that closed in this batch: why, and their last funded record.
+    pub(crate) closed: Vec<(ChannelId, CloseReason, Vec<u8>)>,
     pub(crate) stop: bool,
 }
 

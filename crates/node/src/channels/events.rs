@@ -449,6 +449,5 @@ impl Ops<'_, '_> {
                 }));
             }
         }
-        self.batch.closed.push((channel_id, reason));
     }
 }
