@@ -14,7 +14,6 @@
 
 mod actor;
 mod backend;
-mod channel_chain;
 mod closed;
 mod error;
 mod monitor;
