@@ -175,11 +175,13 @@ impl ChannelMonitor {
         let close = self.classify(spender)?;
         let mut resolution = Resolution { close, claims: Vec::new(), unclaimed: Vec::new() };
         match close {
-            Close::Cooperative | Close::Unrecognised { .. } => {}
+            Close::Cooperative => {}
             Close::HolderLatest { .. } => {
                 self.holder_claims(spender, confirmed_at, policy, &mut resolution)?
             }
-            Close::Counterparty { .. } => {
+            // A state we do not know (after data loss, the counterparty's newer one): with
+            // static_remotekey our to_remote is still ours, found by its script.
+            Close::Counterparty { .. } | Close::Unrecognised { .. } => {
                 self.to_remote_claim(spender, confirmed_at, policy, &mut resolution)?
             }
             Close::RevokedCounterparty { commitment_number } => self.justice_claims(

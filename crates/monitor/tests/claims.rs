@@ -266,3 +266,22 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn after_data_loss_the_counterpartys_newer_commitment_still_pays_our_to_remote() {
+    let mut pair = busy_pair(false);
+    // a's monitor from an old record: the state moves on twice after it.
+    let stale = monitor(&pair.a);
+    pair.settle_incoming(false, false);
+    pair.command(false, Command::Commit).unwrap();
+    pair.run();
+    pair.settle_incoming(true, false);
+    pair.command(true, Command::Commit).unwrap();
+    pair.run();
+    let (newer, _) = pair.b.channel().funded().unwrap().holder_commitment_txs().unwrap();
+    let resolution = stale.resolve(&newer, CONFIRMED, &policy()).unwrap();
+    assert!(matches!(resolution.close, Close::Unrecognised { .. }), "{:?}", resolution.close);
+    let [to_remote] = &resolution.claims[..] else { panic!("{:?}", resolution.claims) };
+    assert_eq!(to_remote.kind, ClaimKind::ToRemote);
+    check(to_remote);
+}
