@@ -95,6 +95,8 @@ struct Watched {
     channel_id: ChannelId,
     monitor: ChannelMonitor,
     spend: Option<(Txid, u32, String)>,
+    /// The spending transaction, once fetched (for second-stage justice).
+    spend_tx: Option<Transaction>,
     claims: Vec<Tracked>,
     resolved: bool,
 }
@@ -179,7 +181,8 @@ impl Watcher {
             .as_ref()
             .map(|s: &FundingSpend| (Txid::from_byte_array(s.txid), s.height, s.kind.clone()));
         let claims = claims.iter().map(Tracked::restore).collect::<Result<_, _>>()?;
-        Ok(Watched { channel_id: channel.channel_id, monitor, spend, claims, resolved: false })
+        let id = channel.channel_id;
+        Ok(Watched { channel_id: id, monitor, spend, spend_tx: None, claims, resolved: false })
     }
 
     /// Starts following `watched`: its funding output, or its claims once the spend is known.
@@ -241,8 +244,14 @@ impl Watcher {
         if let Err(e) = self.write(move |w| super::record_closed_channel(w, &record)).await {
             tracing::error!(channel = %id, error = %e, "cannot record closed channel");
         }
-        let watched =
-            Watched { channel_id: id, monitor, spend: None, claims: Vec::new(), resolved: false };
+        let watched = Watched {
+            channel_id: id,
+            monitor,
+            spend: None,
+            spend_tx: None,
+            claims: Vec::new(),
+            resolved: false,
+        };
         self.add(watched).await;
     }
 
@@ -289,7 +298,57 @@ impl Watcher {
         for txid in lost {
             tracing::info!(%txid, %spender, "claim lost: its output was spent by another transaction");
             self.set_claim(txid, ClaimStatus::Lost, None).await?;
+            if let Some((index, _)) = self.find_claim(txid) {
+                self.revoked_second_stage(index, spender, block).await?;
+            }
         }
+        Ok(())
+    }
+
+    /// The counterparty got an HTLC transaction of its revoked commitment in before our
+    /// justice claim: take that transaction's output with the revocation key.
+    async fn revoked_second_stage(
+        &mut self,
+        index: usize,
+        spender: Txid,
+        block: BlockRef,
+    ) -> Result<(), OnchainError> {
+        let watched = &self.watched[index];
+        let Some((commitment_txid, _, kind)) = &watched.spend else { return Ok(()) };
+        if !kind.starts_with("RevokedCounterparty") {
+            return Ok(());
+        }
+        let commitment = match &watched.spend_tx {
+            Some(tx) => tx.clone(),
+            None => match self.chain.transaction(*commitment_txid).await? {
+                Some(tx) => tx,
+                None => return Ok(()),
+            },
+        };
+        let Some(full) = self.chain.block(block.hash).await? else { return Ok(()) };
+        let Some(htlc_tx) = full.txdata.into_iter().find(|t| t.compute_txid() == spender) else {
+            return Ok(());
+        };
+        let policy = SweepPolicy {
+            destination: self.chain.shutdown_script().await?,
+            feerate: self.chain.feerate().await,
+        };
+        let monitor = &self.watched[index].monitor;
+        let Some(claim) =
+            monitor.claim_revoked_second_stage(&commitment, &htlc_tx, block.height, &policy)?
+        else {
+            return Ok(());
+        };
+        if self.watched[index].claims.iter().any(|c| c.spends == claim.spends) {
+            return Ok(());
+        }
+        let tracked = Tracked::from_claim(&claim);
+        let stored = tracked.stored(self.watched[index].channel_id);
+        self.write(move |w| w.save_claim(&stored)).await?;
+        self.chain.watch_tx(tracked.txid).await;
+        self.chain.watch_output(tracked.spends).await;
+        self.watched[index].claims.push(tracked);
+        self.broadcast_ready(block.height.0).await;
         Ok(())
     }
 
@@ -336,6 +395,7 @@ impl Watcher {
             old.status = ClaimStatus::Lost;
         }
         watched.spend = Some((spender, block.height.0, kind));
+        watched.spend_tx = Some(tx);
         watched.claims.extend(claims);
         self.broadcast_ready(block.height.0).await;
         Ok(())
