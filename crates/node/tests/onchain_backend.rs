@@ -123,6 +123,23 @@ async fn mines_funds_a_script_confirms_and_survives_a_restart() {
     }
     backend.watch_output(funding_output).await;
 
+    // A second watcher, subscribed after those reports, is told again when it watches.
+    let mut late = backend.subscribe();
+    backend.watch_output(spent_input).await;
+    backend.watch_tx(txid).await;
+    match next_watch_event(&mut late).await {
+        ChainEvent::OutputSpent { outpoint, spender, .. } => {
+            assert_eq!((outpoint, spender), (spent_input, txid))
+        }
+        other => panic!("expected the spend again, got {other:?}"),
+    }
+    match next_watch_event(&mut late).await {
+        ChainEvent::TxConfirmed { txid: again, block } => {
+            assert_eq!((again, block.height), (txid, height))
+        }
+        other => panic!("expected the confirmation again, got {other:?}"),
+    }
+
     // Restart: the wallet, its addresses and the chain position are kept.
     let last_address = backend.new_address().await.unwrap();
     stop.send_replace(true);

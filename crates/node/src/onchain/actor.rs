@@ -12,6 +12,7 @@ use bitcoin::{OutPoint, Transaction, Txid};
 use shandian_chain::follower::{self, Follower};
 use shandian_chain::{BlockRef, Broadcaster, ChainEvent, ChainSource, Wallet};
 use shandian_regtest::ChainTip;
+use shandian_types::BlockHeight;
 use tokio::sync::{mpsc, oneshot, watch, Mutex};
 
 use super::recent::RecentBlocks;
@@ -212,9 +213,20 @@ impl Actor {
 
     /// Watches `txid`; if it already confirmed in a block delivered before, records that and
     /// tells subscribers now.
+    /// A second watch of a transaction already seen confirmed tells subscribers again (the
+    /// new watcher may have subscribed after the first report).
     async fn watch_tx(&mut self, txid: Txid) {
-        if self.follower.confirmations(&txid).is_some() {
-            return; // already watched: keep its known confirmation
+        if let Some(confirmations) = self.follower.confirmations(&txid) {
+            // Already watched: keep its known confirmation, and repeat it.
+            let best = self.follower.best().height.0;
+            let height = best.checked_sub(confirmations.saturating_sub(1)).map(BlockHeight);
+            let block = height
+                .filter(|_| confirmations > 0)
+                .and_then(|h| self.follower.hash_at(h).map(|hash| BlockRef { height: h, hash }));
+            if let Some(block) = block {
+                self.publish(ChainEvent::TxConfirmed { txid, block });
+            }
+            return;
         }
         let found = match self.recent.find_tx(&txid) {
             Some((block, _)) => Some(block),
@@ -226,9 +238,12 @@ impl Actor {
         }
     }
 
-    /// Watches `outpoint`; if a block delivered before spent it, tells subscribers now.
+    /// Watches `outpoint`; if a block delivered before spent it, tells subscribers now (also
+    /// when an earlier watch already reported it: the new watcher may not have seen that).
     fn watch_output(&mut self, outpoint: OutPoint) {
-        if self.follower.spend_of(&outpoint).is_some() {
+        if let Some(spend) = self.follower.spend_of(&outpoint) {
+            let (spender, block) = (spend.spender, spend.block);
+            self.publish(ChainEvent::OutputSpent { outpoint, spender, block });
             return;
         }
         self.follower.watch_output(outpoint);
