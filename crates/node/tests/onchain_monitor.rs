@@ -417,3 +417,32 @@ async fn a_revoked_htlc_transaction_that_wins_the_race_is_punished_too() {
     assert_eq!(after, before - funding_fee - channel_value + claimed);
     assert!(channel_value - claimed < Amount::from_sat(12_000), "{}", channel_value - claimed);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_force_close_confirmed_while_the_node_was_down_for_days_is_still_swept() {
+    let dir = tempfile::tempdir().unwrap();
+    let chain = RegtestChain::open(dir.path().join("chain")).unwrap();
+    let node_dir = dir.path().join("node");
+    let node = start(&chain, &node_dir).await;
+    let address = node.chain.new_address().await.unwrap();
+    mine(&node, 101, &address.script_pubkey()).await;
+    let (a, _b, _, _) = open_channel(&node).await;
+    let (commitment, _) = a.channel().funded().unwrap().holder_commitment_txs().unwrap();
+    hand_over(&node, &node_dir, &a, CloseReason::LocalForceClose);
+    node.chain.broadcast(commitment.clone()).await.unwrap();
+
+    // The node goes down; the commitment confirms and 300 more blocks pass (beyond what the
+    // backend remembers of recent blocks, and beyond the CSV delay).
+    node.stop.send_replace(true);
+    drop(node);
+    let confirmed = chain.tip().height + 1;
+    let miner = chain.clone();
+    tokio::task::spawn_blocking(move || miner.mine(301, &foreign_script()).unwrap()).await.unwrap();
+    let node = start(&chain, &node_dir).await;
+    let status =
+        status_until(&node, |s| s.claims.iter().any(|c| c.kind == "DelayedToLocal" && c.broadcast))
+            .await;
+    assert_eq!(status.claims[0].valid_at, confirmed + 144);
+    mine(&node, 1, &foreign_script()).await;
+    status_until(&node, |s| s.claims.iter().all(|c| c.status == ClaimStatus::Confirmed)).await;
+}

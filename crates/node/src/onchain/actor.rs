@@ -36,6 +36,8 @@ pub(crate) enum Command {
     Confirmations(Txid, oneshot::Sender<Option<u32>>),
     /// Where a transaction confirmed (block and index), if known.
     Position(Txid, oneshot::Sender<Option<(BlockRef, u32)>>),
+    /// The spend of an output, if the follower or its recent blocks saw it.
+    KnownSpend(OutPoint, oneshot::Sender<Option<(Txid, BlockRef)>>),
     /// Rebroadcast this transaction on every block until it is confirmed.
     Track(Box<Transaction>),
     /// Answer once every block up to the backend's tip at the time of the call is delivered.
@@ -135,6 +137,13 @@ impl Actor {
             }
             Command::Position(txid, reply) => {
                 let _ = reply.send(self.position(txid).await);
+            }
+            Command::KnownSpend(outpoint, reply) => {
+                let known = match self.follower.spend_of(&outpoint) {
+                    Some(spend) => Some((spend.spender, spend.block)),
+                    None => self.recent.find_spend(&outpoint),
+                };
+                let _ = reply.send(known);
             }
             Command::Track(tx) => self.track(*tx).await,
             Command::Sync(done) => {

@@ -190,12 +190,37 @@ impl Watcher {
         if self.watched.iter().any(|w| w.channel_id == watched.channel_id) {
             return;
         }
-        self.chain.watch_output(watched.funding()).await;
+        let funding = watched.funding();
+        let unspent = watched.spend.is_none();
+        self.chain.watch_output(funding).await;
         for claim in watched.claims.iter().filter(|c| c.status != ClaimStatus::Lost) {
             self.chain.watch_tx(claim.txid).await;
             self.chain.watch_output(claim.spends).await;
         }
         self.watched.push(watched);
+        if unspent {
+            self.find_old_spend(funding).await;
+        }
+    }
+
+    /// The funding output may have been spent before the backend's memory reaches (the node
+    /// was down for long): look for the spend from the funding transaction's block on.
+    async fn find_old_spend(&mut self, funding: OutPoint) {
+        let from = match self.chain.transaction_position(funding.txid).await {
+            Some((_, height, _)) => height,
+            // Not confirmed yet: nothing can have spent it.
+            None if self.chain.confirmations(&funding.txid).await == Some(0) => return,
+            None => BlockHeight(0),
+        };
+        match self.chain.find_spend(funding, from).await {
+            Ok(Some((spender, block))) => {
+                if let Err(e) = self.on_spent(funding, spender, block).await {
+                    tracing::error!(error = %e, "monitor could not handle an old funding spend");
+                }
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "cannot look for an old funding spend"),
+        }
     }
 
     pub(crate) async fn run(
@@ -348,7 +373,8 @@ impl Watcher {
         self.chain.watch_tx(tracked.txid).await;
         self.chain.watch_output(tracked.spends).await;
         self.watched[index].claims.push(tracked);
-        self.broadcast_ready(block.height.0).await;
+        let tip = self.chain.best_block().await.height.0.max(block.height.0);
+        self.broadcast_ready(tip).await;
         Ok(())
     }
 
@@ -397,7 +423,8 @@ impl Watcher {
         watched.spend = Some((spender, block.height.0, kind));
         watched.spend_tx = Some(tx);
         watched.claims.extend(claims);
-        self.broadcast_ready(block.height.0).await;
+        let tip = self.chain.best_block().await.height.0.max(block.height.0);
+        self.broadcast_ready(tip).await;
         Ok(())
     }
 
