@@ -443,6 +443,20 @@ async fn a_force_close_confirmed_while_the_node_was_down_for_days_is_still_swept
         status_until(&node, |s| s.claims.iter().any(|c| c.kind == "DelayedToLocal" && c.broadcast))
             .await;
     assert_eq!(status.claims[0].valid_at, confirmed + 144);
+
+    // Down again before the sweep is mined, long enough that its block is forgotten too: on
+    // restart the claim is found confirmed, and the channel resolves.
+    node.stop.send_replace(true);
+    drop(node);
+    let swept_at = chain.tip().height + 1;
+    let miner = chain.clone();
+    tokio::task::spawn_blocking(move || miner.mine(300, &foreign_script()).unwrap()).await.unwrap();
+    let node = start(&chain, &node_dir).await;
+    let status =
+        status_until(&node, |s| s.claims.iter().all(|c| c.status == ClaimStatus::Confirmed)).await;
+    assert!(!status.resolved);
+    let stored = Store::open(&node_dir).unwrap().claims(&status.channel_id).unwrap();
+    assert_eq!(stored[0].confirmed_height, Some(swept_at));
     mine(&node, 1, &foreign_script()).await;
-    status_until(&node, |s| s.claims.iter().all(|c| c.status == ClaimStatus::Confirmed)).await;
+    status_until(&node, |s| s.resolved).await;
 }

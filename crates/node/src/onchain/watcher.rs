@@ -191,15 +191,43 @@ impl Watcher {
             return;
         }
         let funding = watched.funding();
-        let unspent = watched.spend.is_none();
+        let spent_at = watched.spend.as_ref().map(|s| BlockHeight(s.1));
+        let pending: Vec<OutPoint> = watched
+            .claims
+            .iter()
+            .filter(|c| c.status == ClaimStatus::Pending)
+            .map(|c| c.spends)
+            .collect();
         self.chain.watch_output(funding).await;
         for claim in watched.claims.iter().filter(|c| c.status != ClaimStatus::Lost) {
             self.chain.watch_tx(claim.txid).await;
             self.chain.watch_output(claim.spends).await;
         }
         self.watched.push(watched);
-        if unspent {
-            self.find_old_spend(funding).await;
+        match spent_at {
+            None => self.find_old_spend(funding).await,
+            Some(from) => {
+                for outpoint in pending {
+                    self.find_old_claim_spend(outpoint, from).await;
+                }
+            }
+        }
+    }
+
+    /// A pending claim's output may have been spent (by the claim, or by someone else) while
+    /// the node was down for longer than the backend remembers.
+    async fn find_old_claim_spend(&mut self, outpoint: OutPoint, from: BlockHeight) {
+        let found = self.chain.find_spend(outpoint, from).await;
+        let result = match found {
+            Ok(Some((spender, block))) if self.find_claim(spender).is_some() => {
+                self.on_confirmed(spender, block.height.0).await
+            }
+            Ok(Some((spender, block))) => self.on_spent(outpoint, spender, block).await,
+            Ok(None) => Ok(()),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = result {
+            tracing::warn!(%outpoint, error = %e, "cannot look for an old claim spend");
         }
     }
 
