@@ -104,6 +104,10 @@ impl ChainBackend {
             tokio::task::spawn_blocking(move || Wallet::open(&path, &seed, network, Some(tip)))
                 .await
                 .map_err(|_| OnchainError::Stopped)??;
+        // Scanning the whole mempool for incoming payments is cheap on regtest and far too
+        // heavy against a public network's mempool: there, unconfirmed incoming payments show
+        // once confirmed (our own transactions are always tracked).
+        wallet.set_mempool_scan(network == Network::Regtest);
         let follower = replay_follower(&wallet);
         let wallet = Arc::new(Mutex::new(wallet));
         let (best_tx, best) = watch::channel(follower.best());
