@@ -100,7 +100,7 @@ impl ChainBackend {
         let tip = source.tip().await?;
         let path = data_dir.join(WALLET_FILE);
         let seed = *seed;
-        let wallet =
+        let mut wallet =
             tokio::task::spawn_blocking(move || Wallet::open(&path, &seed, network, Some(tip)))
                 .await
                 .map_err(|_| OnchainError::Stopped)??;
