@@ -225,6 +225,9 @@ async fn inbound_opens_respect_the_limits() {
     assert!(matches!(err, ChannelsError::ChannelClosed { .. }), "{err}");
     let ok = a.channels.open_channel(b.id(), Amount::from_sat(400_000), Msat::ZERO, true).await;
     let id: ChannelId = ok.expect("within B's limits").channel_id;
+    // The refused channel was never funded: forgotten on both sides.
+    assert_eq!(a.channels.list_channels().await.len(), 1);
+    assert_eq!(b.channels.list_channels().await.len(), 1);
     for _ in 0..3 {
         chain.mine();
     }

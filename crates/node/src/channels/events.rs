@@ -71,7 +71,7 @@ impl Ops<'_, '_> {
     }
 
     /// Our HTLC offers not yet covered by a signature: forgotten on disconnection.
-    fn unsigned_offers(&self, channel_id: &ChannelId) -> Vec<u64> {
+    pub(crate) fn unsigned_offers(&self, channel_id: &ChannelId) -> Vec<u64> {
         let Some(funded) =
             self.state.entries.get(channel_id).and_then(|e| e.channel()).and_then(Channel::funded)
         else {
@@ -427,6 +427,8 @@ impl Ops<'_, '_> {
     }
 
     fn closed(&mut self, channel_id: ChannelId, reason: CloseReason) {
+        // Archived (funded) or forgotten (never funded) when the batch's records are written.
+        self.batch.dirty.insert(channel_id);
         let key_index = self.state.entries.get(&channel_id).map(|e| e.key_index);
         tracing::info!(channel = %channel_id, ?key_index, "channel closed: {reason:?}");
         self.fail_waiting_open(channel_id);
