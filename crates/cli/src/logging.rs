@@ -5,7 +5,16 @@ use tracing_subscriber::EnvFilter;
 /// Logs to stderr; `RUST_LOG` overrides the default `info` level. Colours only on a terminal,
 /// so log files and tests see plain text.
 pub fn init() {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    init_with_default("info");
+}
+
+/// As [`init`] with `warn` by default, for commands whose own output is the point (the demo).
+pub fn init_quiet() {
+    init_with_default("warn");
+}
+
+fn init_with_default(level: &str) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     tracing_subscriber::fmt()
         .with_env_filter(filter)

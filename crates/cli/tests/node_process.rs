@@ -1,5 +1,8 @@
-//! Two `shandian node` processes peer over TCP: the second dials the first with `--connect`,
-//! both log the connection, and the node id survives a restart.
+//! Two `shandian node` processes (following a `shandian chain` process) peer over TCP: the
+//! second dials the first with `--connect`, both log the connection, and the node id survives
+//! a restart. Without a chain, the node says how to get one.
+
+mod common;
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -14,11 +17,13 @@ struct NodeProcess {
 }
 
 impl NodeProcess {
-    fn start(data_dir: &Path, extra: &[String]) -> NodeProcess {
+    fn start(data_dir: &Path, chain: &common::ChainProcess, extra: &[String]) -> NodeProcess {
         let mut child = Command::new(env!("CARGO_BIN_EXE_shandian"))
             .arg("node")
             .args(["--network", "regtest", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
+            .args(["--bitcoind-rpc", &chain.url, "--bitcoind-cookie"])
+            .arg(chain.dir.join(".cookie"))
             .args(extra)
             .env("RUST_LOG", "info")
             .stderr(Stdio::piped())
@@ -72,12 +77,15 @@ impl Drop for NodeProcess {
 fn two_node_processes_connect_and_keep_their_identity() {
     let alice_dir = tempfile::tempdir().unwrap();
     let bob_dir = tempfile::tempdir().unwrap();
+    let chain_dir = tempfile::tempdir().unwrap();
+    let chain = common::ChainProcess::start(chain_dir.path());
 
-    let alice = NodeProcess::start(alice_dir.path(), &[]);
+    let alice = NodeProcess::start(alice_dir.path(), &chain, &[]);
     let (alice_id, alice_addr) = alice.identity();
 
     let bob = NodeProcess::start(
         bob_dir.path(),
+        &chain,
         &["--connect".into(), format!("{alice_id}@{alice_addr}")],
     );
     let (bob_id, _) = bob.identity();
@@ -87,7 +95,7 @@ fn two_node_processes_connect_and_keep_their_identity() {
     bob.wait_for(&format!("peer={alice_id}"));
 
     drop(bob);
-    let bob_again = NodeProcess::start(bob_dir.path(), &[]);
+    let bob_again = NodeProcess::start(bob_dir.path(), &chain, &[]);
     assert_eq!(bob_again.identity().0, bob_id, "the node secret is reused");
 }
 
@@ -104,4 +112,20 @@ fn a_malformed_connect_argument_is_refused() {
     assert!(!output.status.success());
     let stderr = String::from_utf8(output.stderr).unwrap();
     assert!(stderr.contains("--connect nonsense"), "{stderr}");
+}
+
+#[test]
+fn without_a_chain_the_node_says_how_to_get_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_shandian"))
+        .arg("node")
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["--listen", "127.0.0.1:0"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("shandian chain") && stderr.contains("--bitcoind-rpc"), "{stderr}");
 }

@@ -22,6 +22,7 @@ pub mod api;
 pub mod channels;
 mod config;
 mod connection;
+pub mod daemon;
 mod error;
 mod init;
 mod manager;

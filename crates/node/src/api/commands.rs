@@ -3,7 +3,7 @@
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request, State};
-use axum::Json;
+use axum::{Extension, Json};
 use bitcoin::hex::DisplayHex;
 use bitcoin::secp256k1::{PublicKey, Secp256k1};
 use serde::de::DeserializeOwned;
@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 
 use super::error::CommandError;
 use super::ApiState;
+use crate::daemon::DaemonInfo;
 use crate::PeerInfo;
 
 /// A command's parameters, from the request body: a JSON object (an empty body means `{}`).
@@ -36,16 +37,33 @@ type Reply = Result<Json<Value>, CommandError>;
 #[serde(deny_unknown_fields)]
 pub(super) struct NoParams {}
 
-/// `getinfo`: who and where this node is.
-pub(super) async fn getinfo(State(api): State<ApiState>, _: Params<NoParams>) -> Reply {
-    Ok(Json(json!({
+/// `getinfo`: who and where this node is; in a daemon, also the chain tip it has processed
+/// and its channel counts.
+pub(super) async fn getinfo(
+    State(api): State<ApiState>,
+    daemon: Option<Extension<DaemonInfo>>,
+    _: Params<NoParams>,
+) -> Reply {
+    let mut info = json!({
         "node_id": api.node.node_id().to_string(),
         "network": api.network.to_string(),
         "listen_address": api.node.listen_addr().to_string(),
         "api_address": api.addr.to_string(),
         "num_peers": api.node.peers().len(),
         "version": env!("CARGO_PKG_VERSION"),
-    })))
+    });
+    if let Some(Extension(daemon)) = daemon {
+        let tip = daemon.chain.best_block().await;
+        let channels = daemon.channels.list_channels().await;
+        let count = |states: &[&str]| channels.iter().filter(|c| states.contains(&c.state)).count();
+        info["block_height"] = json!(tip.height.0);
+        info["block_hash"] = json!(tip.hash.to_string());
+        info["num_channels"] = json!(channels.len() - count(&["closed"]));
+        info["num_active_channels"] = json!(count(&["normal"]));
+        info["num_pending_channels"] = json!(count(&["opening", "awaiting_confirmation"]));
+        info["num_closing_channels"] = json!(count(&["shutting_down", "negotiating"]));
+    }
+    Ok(Json(info))
 }
 
 /// A peer as `listpeers` and `connect` show it.

@@ -17,6 +17,7 @@ pub mod channel_commands;
 mod commands;
 mod error;
 pub mod payment_commands;
+mod wallet_commands;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -66,6 +67,15 @@ pub struct ApiState {
     connect_timeout: Duration,
     /// Set by the `stop` command.
     stop: std::sync::Arc<watch::Sender<bool>>,
+}
+
+/// The channel, payment and wallet commands, before their handles are layered on (the
+/// daemon adds `Extension`s of its `ChannelsHandle`, `PaymentsHandle` and `ChainBackend`).
+pub(crate) fn module_routes() -> Router<ApiState> {
+    Router::new()
+        .merge(channel_commands::routes())
+        .merge(payment_commands::routes())
+        .merge(wallet_commands::routes())
 }
 
 /// The routes: `POST /v1/<command>` for the peer commands and `extra`, all behind the token

@@ -1,0 +1,253 @@
+//! Restart safety (issue 7, part 6), with real processes: Alice, Bob and Charlie as
+//! `shandian node` processes following a `shandian chain` process. A node is killed with
+//! SIGKILL in the middle of a payment (payer, forwarder or payee, at several moments) or of a
+//! cooperative close, and started again. Afterwards the channels are back (reestablished),
+//! every payment ended exactly once (one entry in `listpayments`, succeeded or failed, and
+//! the invoice paid exactly when the payment succeeded), and both sides of every channel
+//! agree on the balances, which moved by exactly the payment's amount and fee or not at all.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{ChainProcess, NodeProcess, WAIT};
+use serde_json::Value;
+
+const CAPACITY_SAT: u64 = 1_000_000;
+const AMOUNT_MSAT: u64 = 20_000_000;
+
+struct Network {
+    chain: ChainProcess,
+    alice: NodeProcess,
+    bob: NodeProcess,
+    charlie: NodeProcess,
+    /// Channel ids: Alice–Bob, Bob–Charlie.
+    ab: String,
+    bc: String,
+    _dir: tempfile::TempDir,
+}
+
+/// One side of one channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Sides {
+    local: u64,
+    remote: u64,
+}
+
+fn channel<'a>(listing: &'a Value, id: &str) -> Option<&'a Value> {
+    listing["channels"].as_array()?.iter().find(|c| c["channel_id"].as_str() == Some(id))
+}
+
+fn is_normal(listing: &Value, id: &str) -> bool {
+    channel(listing, id).is_some_and(|c| c["state"] == "normal")
+}
+
+impl Network {
+    fn start() -> Network {
+        let dir = tempfile::tempdir().unwrap();
+        let chain = ChainProcess::start(&dir.path().join("chain"));
+        let alice = NodeProcess::start(&dir.path().join("alice"), &chain);
+        let bob = NodeProcess::start(&dir.path().join("bob"), &chain);
+        let charlie = NodeProcess::start(&dir.path().join("charlie"), &chain);
+        chain.mine_to(1, &alice.new_address());
+        chain.mine_to(1, &bob.new_address());
+        chain.mine(100);
+        for node in [&alice, &bob] {
+            node.wait_for("mature coins", &["getbalance"], |b| {
+                b["confirmed_sat"].as_u64() > Some(0)
+            });
+        }
+        alice.ok(&["connect", &bob.uri()]);
+        bob.ok(&["connect", &charlie.uri()]);
+        let amount = CAPACITY_SAT.to_string();
+        let ab = alice.ok(&["openchannel", &bob.node_id(), &amount]);
+        let bc = bob.ok(&["openchannel", &charlie.node_id(), &amount, "--private"]);
+        let ab = ab["channel_id"].as_str().unwrap().to_owned();
+        let bc = bc["channel_id"].as_str().unwrap().to_owned();
+        chain.mine(6);
+        let net = Network { chain, alice, bob, charlie, ab, bc, _dir: dir };
+        net.wait_normal();
+        net
+    }
+
+    /// Waits until both channels are in `normal` on both sides.
+    fn wait_normal(&self) {
+        for (node, id) in [
+            (&self.alice, &self.ab),
+            (&self.bob, &self.ab),
+            (&self.bob, &self.bc),
+            (&self.charlie, &self.bc),
+        ] {
+            node.wait_for("channel normal", &["listchannels"], |l| is_normal(l, id));
+        }
+    }
+
+    /// The balances of channel `id` as `a` and `b` see them, once both sides agree (no HTLC
+    /// in flight and both views match); panics if they never do.
+    fn agreed(&self, a: &NodeProcess, b: &NodeProcess, id: &str) -> (Sides, Sides) {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let sides = |node: &NodeProcess| {
+                let listing = node.ok(&["listchannels"]);
+                channel(&listing, id).filter(|c| c["state"] == "normal").map(|c| Sides {
+                    local: c["local_msat"].as_u64().unwrap(),
+                    remote: c["remote_msat"].as_u64().unwrap(),
+                })
+            };
+            if let (Some(x), Some(y)) = (sides(a), sides(b)) {
+                if x.local == y.remote && x.remote == y.local {
+                    return (x, y);
+                }
+                assert!(Instant::now() < deadline, "{id}: the sides never agreed: {x:?} vs {y:?}");
+            } else {
+                assert!(Instant::now() < deadline, "{id}: not normal on both sides");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Alice's side of Alice–Bob, Bob's side of Bob–Charlie.
+    fn balances(&self) -> (Sides, Sides) {
+        let (alice, _) = self.agreed(&self.alice, &self.bob, &self.ab);
+        let (bob, _) = self.agreed(&self.bob, &self.charlie, &self.bc);
+        (alice, bob)
+    }
+
+    fn node(&mut self, who: Who) -> &mut NodeProcess {
+        match who {
+            Who::Alice => &mut self.alice,
+            Who::Bob => &mut self.bob,
+            Who::Charlie => &mut self.charlie,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Who {
+    Alice,
+    Bob,
+    Charlie,
+}
+
+/// `shandian pay` started in the background.
+fn spawn_pay(dir: &Path, invoice: &str) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_shandian"))
+        .args(["pay", invoice, "--timeout", "90", "--data-dir"])
+        .arg(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// The entries of Alice's `listpayments` for `hash`, once it is no longer pending.
+fn final_payment(alice: &NodeProcess, hash: &str) -> Value {
+    let listing = alice.wait_for("the payment to end", &["listpayments"], |l| {
+        let mine: Vec<&Value> = entries(l, "payments", hash);
+        mine.len() == 1 && mine[0]["status"] != "pending"
+    });
+    let mine = entries(&listing, "payments", hash);
+    assert_eq!(mine.len(), 1, "exactly one payment for {hash}: {listing}");
+    mine[0].clone()
+}
+
+fn entries<'a>(listing: &'a Value, key: &str, hash: &str) -> Vec<&'a Value> {
+    listing[key]
+        .as_array()
+        .map(|all| all.iter().filter(|p| p["payment_hash"].as_str() == Some(hash)).collect())
+        .unwrap_or_default()
+}
+
+/// Pays Charlie from Alice, kills `victim` `delay` after the payment starts, restarts it, and
+/// checks that the payment ended exactly once and the balances moved accordingly.
+fn crash_mid_payment(net: &mut Network, victim: Who, delay: Duration) {
+    let (alice_before, bob_before) = net.balances();
+    let invoice = net.charlie.ok(&["invoice", &AMOUNT_MSAT.to_string(), "crash test"]);
+    let bolt11 = invoice["bolt11"].as_str().unwrap().to_owned();
+    let hash = invoice["payment_hash"].as_str().unwrap().to_owned();
+
+    let mut pay = spawn_pay(&net.alice.dir, &bolt11);
+    std::thread::sleep(delay);
+    net.node(victim).restart();
+    let _ = pay.wait();
+    net.wait_normal();
+
+    let payment = final_payment(&net.alice, &hash);
+    let (alice_after, bob_after) = net.balances();
+    let invoices = net.charlie.ok(&["listinvoices"]);
+    let invoice = entries(&invoices, "invoices", &hash);
+    assert_eq!(invoice.len(), 1, "{invoices}");
+    let context = format!("{victim:?} killed after {delay:?}: {payment}");
+    match payment["status"].as_str() {
+        Some("succeeded") => {
+            let fee = payment["fee_msat"].as_u64().unwrap();
+            assert_eq!(invoice[0]["status"], "paid", "{context}");
+            assert_eq!(alice_after.local, alice_before.local - AMOUNT_MSAT - fee, "{context}");
+            assert_eq!(bob_after.local, bob_before.local - AMOUNT_MSAT, "{context}");
+            assert!(payment["preimage"].is_string(), "{context}");
+        }
+        Some("failed") => {
+            assert_ne!(invoice[0]["status"], "paid", "{context}");
+            assert_eq!(alice_after, alice_before, "{context}");
+            assert_eq!(bob_after, bob_before, "{context}");
+        }
+        other => panic!("unexpected status {other:?}: {context}"),
+    }
+}
+
+#[test]
+fn kill_9_mid_payment_at_each_hop_and_restart() {
+    let mut net = Network::start();
+    for delay in [0, 15, 60] {
+        for victim in [Who::Bob, Who::Alice, Who::Charlie] {
+            crash_mid_payment(&mut net, victim, Duration::from_millis(delay));
+        }
+    }
+    // After all that, a plain payment still works end to end.
+    crash_mid_payment(&mut net, Who::Bob, Duration::from_secs(5));
+}
+
+#[test]
+fn kill_9_mid_close_and_restart() {
+    let mut net = Network::start();
+    let before = net.alice.ok(&["getbalance"])["total_sat"].as_u64().unwrap();
+    let (alice_side, _) = net.balances();
+    let mut close = Command::new(env!("CARGO_BIN_EXE_shandian"))
+        .args(["closechannel", &net.ab, "--data-dir"])
+        .arg(&net.alice.dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(30));
+    net.alice.restart();
+    let _ = close.wait();
+    // The close either went through before the kill or is asked for again; it completes.
+    let listing = net.alice.wait_for("the channel back", &["listchannels"], |l| {
+        channel(l, &net.ab).is_some_and(|c| c["state"] == "normal" || c["closing_txid"].is_string())
+    });
+    if !channel(&listing, &net.ab).is_some_and(|c| c["closing_txid"].is_string()) {
+        net.alice.ok(&["closechannel", &net.ab]);
+    }
+    let closing = net.alice.wait_for("a closing tx", &["listchannels"], |l| {
+        channel(l, &net.ab).is_some_and(|c| c["closing_txid"].is_string())
+    });
+    let txid = channel(&closing, &net.ab).unwrap()["closing_txid"].as_str().unwrap().to_owned();
+    net.chain.mine(1);
+    let tx = net.chain.rpc("getrawtransaction", serde_json::json!([txid, true]));
+    // Bob's side is empty (nothing was paid), so every output is Alice's: her side minus the
+    // closing fee she pays as the funder.
+    let outputs: u64 = tx["vout"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| (o["value"].as_f64().unwrap() * 1e8).round() as u64)
+        .sum();
+    assert!(outputs > 0 && outputs <= alice_side.local / 1000, "{tx}");
+    let expected = before + outputs;
+    net.alice.wait_for("the closed channel's funds", &["getbalance"], |b| {
+        b["total_sat"].as_u64() == Some(expected)
+    });
+}
