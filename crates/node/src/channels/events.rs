@@ -381,19 +381,12 @@ impl Ops<'_, '_> {
                 self.fund(temporary_channel_id, script_pubkey, amount)
             }
             Event::WatchFunding { txid, output_index, .. } => {
+                // The manager finds the funding transaction and its spend in every block
+                // itself (block_connected); no follower watch is needed.
                 if let Some(entry) = self.state.entries.get_mut(&channel_id) {
                     entry.funding_txid = Some(txid);
                     entry.funding_output = output_index;
                 }
-                let chain = self.env.chain.clone();
-                let outpoint = OutPoint { txid, vout: u32::from(output_index) };
-                let runtime = self.env.runtime.clone();
-                self.batch.after.push(Box::new(move || {
-                    runtime.spawn(async move {
-                        chain.watch_tx(txid).await;
-                        chain.watch_output(outpoint).await;
-                    });
-                }));
             }
             Event::ChannelReady { short_channel_id, .. } => {
                 self.state.by_scid.insert(short_channel_id, channel_id);

@@ -6,7 +6,7 @@ use shandian_channel::{Action, Channel, CloseReason, Command, Event, NewHtlc, Re
 use shandian_types::{BlockHeight, ChannelId, NodeId, ShortChannelId};
 use shandian_wire::Message;
 
-use super::actor::{Batch, Env, Note, State};
+use super::actor::{for_monitor, Batch, Env, Note, State};
 use super::inbox::Input;
 use super::summary;
 use crate::store::{StoreError, Writer};
@@ -265,6 +265,11 @@ impl Ops<'_, '_> {
         }
         self.writer.archive_channel(&channel_id, self.batch.now)?;
         entry.funded_record = Some(record.clone());
+        // Recorded for the monitor in the transaction that archives it (a crash right after
+        // still sweeps it on restart); handed to the running monitor after the commit.
+        if let Some(closed) = for_monitor(self.state, channel_id, &reason, record.clone()) {
+            crate::onchain::record_closed_channel(self.writer, &closed)?;
+        }
         self.batch.closed.push((channel_id, reason, record));
         Ok(true)
     }
