@@ -236,3 +236,49 @@ async fn inbound_opens_respect_the_limits() {
     a.stop().await;
     b.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_payments_both_ways_all_settle() {
+    let dir = tempfile::tempdir().unwrap();
+    let chain = Arc::new(MemoryChain::default());
+    let a = start(&chain, &dir.path().join("a")).await;
+    let b = start(&chain, &dir.path().join("b")).await;
+    let id = open_ready(&chain, &a, &b, Msat(500_000_000)).await.channel_id;
+    let per_side = 100u64;
+    // Above the dust limit: each HTLC is an output of both commitments.
+    let amount = Msat(3_000_000);
+    // Preimages: A's payments are 1..=100 (B knows them), B's 101..=200 (A knows them).
+    let preimage_of = |n: u64| {
+        let mut bytes = [0u8; 32];
+        bytes[..8].copy_from_slice(&n.to_be_bytes());
+        shandian_types::PaymentPreimage(bytes)
+    };
+    for n in 1..=per_side * 2 {
+        let p = preimage_of(n);
+        let knower = if n <= per_side { &b } else { &a };
+        knower.seen.0.lock().unwrap().preimages.insert(p.hash(), p);
+    }
+    let mut sends = Vec::new();
+    for n in 1..=per_side * 2 {
+        let channels = if n <= per_side { a.channels.clone() } else { b.channels.clone() };
+        let hash = preimage_of(n).hash();
+        sends.push(tokio::spawn(async move {
+            channels
+                .execute(move |ops| {
+                    let expiry = CltvExpiry(ops.best_block().0 + 100);
+                    ops.add_htlc(&id, new_htlc(amount, hash, expiry))
+                })
+                .await
+        }));
+    }
+    for send in sends {
+        send.await.unwrap().unwrap().expect("offered");
+    }
+    a.wait_seen("A's all fulfilled", |s| s.fulfilled.len() == per_side as usize).await;
+    b.wait_seen("B's all fulfilled", |s| s.fulfilled.len() == per_side as usize).await;
+    // Both ways the same amount: the balances end where they started.
+    let info = a.wait_channel(&id, "settled", |c| c.local_msat == 500_000_000).await;
+    assert_eq!(info.remote_msat, 500_000_000);
+    let seen = a.seen.0.lock().unwrap();
+    assert!(seen.failed.is_empty() && seen.dropped.is_empty());
+}
