@@ -277,8 +277,12 @@ async fn concurrent_payments_both_ways_all_settle() {
     a.wait_seen("A's all fulfilled", |s| s.fulfilled.len() == per_side as usize).await;
     b.wait_seen("B's all fulfilled", |s| s.fulfilled.len() == per_side as usize).await;
     // Both ways the same amount: the balances end where they started.
-    let info = a.wait_channel(&id, "settled", |c| c.local_msat == 500_000_000).await;
-    assert_eq!(info.remote_msat, 500_000_000);
+    for node in [&a, &b] {
+        node.wait_channel(&id, "settled", |c| {
+            (c.local_msat, c.remote_msat) == (500_000_000, 500_000_000)
+        })
+        .await;
+    }
     let seen = a.seen.0.lock().unwrap();
     assert!(seen.failed.is_empty() && seen.dropped.is_empty());
 }
