@@ -128,6 +128,10 @@ async fn reconnect_and_restart_keep_the_channel() {
     let a = start(&chain, &a_dir).await;
     let b = start(&chain, &b_dir).await;
     let id = open_ready(&chain, &a, &b, Msat(100_000_000)).await.channel_id;
+    // The peer we dialled is remembered with its address as soon as the channel exists.
+    let peers = Store::open(&a_dir).unwrap().peers().unwrap();
+    let expected = b.node.listen_addr().to_string();
+    assert!(peers.iter().any(|p| p.address.as_deref() == Some(expected.as_str())), "{peers:?}");
     let p = preimage(1);
     b.seen.0.lock().unwrap().preimages.insert(p.hash(), p);
     a.offer(id, Msat(5_000_000), p.hash()).await;

@@ -237,6 +237,19 @@ impl Ops<'_, '_> {
                 continue;
             }
             let bytes = shandian_channel::ChannelRecord::new(channel).encode();
+            if entry.update_seq == 0 {
+                // A new channel: remember where we reached its peer, to redial after a
+                // restart (only an address we dialled is one it listens on).
+                if let Some((info, _)) = self.state.peers.get(&entry.peer).filter(|p| !p.0.inbound)
+                {
+                    let address = info.addr.to_string();
+                    self.writer.save_peer(
+                        &NodeId::from(entry.peer),
+                        Some(&address),
+                        self.batch.now,
+                    )?;
+                }
+            }
             let seq = entry.update_seq.saturating_add(1);
             self.writer.save_channel(&channel_id, &NodeId::from(entry.peer), seq, &bytes)?;
             entry.update_seq = seq;
