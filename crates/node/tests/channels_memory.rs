@@ -290,3 +290,34 @@ async fn concurrent_payments_both_ways_all_settle() {
     let seen = a.seen.0.lock().unwrap();
     assert!(seen.failed.is_empty() && seen.dropped.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_batch_stops_the_manager_and_the_node_without_speaking() {
+    let dir = tempfile::tempdir().unwrap();
+    let chain = Arc::new(MemoryChain::default());
+    let a = start(&chain, &dir.path().join("a")).await;
+    let b_dir = dir.path().join("b");
+    let b = start(&chain, &b_dir).await;
+    let id = open_ready(&chain, &a, &b, Msat::ZERO).await.channel_id;
+    let seq = b.update_seq(&id);
+    b.seen.0.lock().unwrap().fail_store = true;
+    let p = preimage(1);
+    b.seen.0.lock().unwrap().preimages.insert(p.hash(), p);
+    a.offer(id, Msat(5_000_000), p.hash()).await;
+    // B's batch that locks the HTLC in fails: B stops, and its node with it.
+    let deadline = tokio::time::Instant::now() + channels_harness::node::WAIT;
+    while !b.channels.is_stopped() {
+        assert!(tokio::time::Instant::now() < deadline, "manager kept running");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let err = b.channels.execute(|ops| ops.best_block()).await.unwrap_err();
+    assert!(matches!(err, ChannelsError::Stopped));
+    // The node went down with it, and nothing of that batch was said: no fulfilment.
+    while !b.node.peers().is_empty() {
+        assert!(tokio::time::Instant::now() < deadline, "node kept its peers");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(a.seen.0.lock().unwrap().fulfilled.is_empty());
+    assert!(b.update_seq(&id) >= seq);
+    a.stop().await;
+}
