@@ -187,6 +187,8 @@ impl Actor {
                 }
             }
             let Actor { env, state, handler, store, .. } = &mut self;
+            let started = std::time::Instant::now();
+            let inputs_len = inputs.len();
             let mut batch = Batch { now: unix_now(), ..Batch::default() };
             let written = store.write(|writer| {
                 let mut ops = Ops { env, state, batch: &mut batch, writer };
@@ -202,6 +204,12 @@ impl Actor {
                 self.env.runtime.spawn(async move { node.shutdown().await });
                 return;
             }
+            tracing::debug!(
+                inputs = inputs_len,
+                sends = batch.sends.len(),
+                micros = started.elapsed().as_micros() as u64,
+                "batch committed"
+            );
             let stop = batch.stop;
             self.after_commit(batch);
             if stop {
