@@ -652,3 +652,35 @@ fn any_incoming_htlc_is_forwarded_or_settled_exactly_once() {
     });
     result.unwrap();
 }
+
+#[tokio::test]
+async fn an_attempt_with_an_unreadable_route_still_resolves_after_a_restart() {
+    let (_, bob) = key(2);
+    let node = TestNode::new(1, vec![channel(12, bob, None)]).await;
+    let hash = PaymentPreimage([4; 32]).hash();
+    node.core.lock().unwrap().batch(|ops| {
+        let payment =
+            crate::store::NewPayment { payment_hash: hash, invoice: None, amount: Msat(5) };
+        ops.store().start_payment(&payment, NOW)?;
+        let attempt = crate::store::NewAttempt {
+            payment_hash: hash,
+            channel_id: ChannelId([12; 32]),
+            htlc_id: 0,
+            amount: Msat(5),
+            fee: Msat(0),
+            route: b"not a route".to_vec(),
+        };
+        ops.store().add_attempt(&attempt, NOW)
+    });
+    let mut node = node.restart().await;
+    let update = Update::Fail(UpdateFailHtlc {
+        channel_id: ChannelId([12; 32]),
+        id: 0,
+        reason: vec![0; 300],
+        attribution_data: None,
+    });
+    node.with(|h, ops| h.htlc_failed(ops, &ChannelId([12; 32]), 0, &update));
+    let payment = node.store().payment(&hash).unwrap().unwrap();
+    assert_eq!(payment.status, PaymentStatus::Failed);
+    assert!(payment.failure.unwrap().starts_with("payment failed somewhere on the route"));
+}
