@@ -218,3 +218,51 @@ fn a_dust_output_is_reported_not_claimed() {
     assert!(resolution.claims.is_empty());
     assert_eq!(resolution.unclaimed.len(), 1);
 }
+
+/// A monitor over a busy channel, built once for the property test.
+fn shared_monitor() -> &'static (ChannelMonitor, Transaction) {
+    static MONITOR: std::sync::OnceLock<(ChannelMonitor, Transaction)> = std::sync::OnceLock::new();
+    MONITOR.get_or_init(|| {
+        let pair = busy_pair(false);
+        let (ours, _) = pair.a.channel().funded().unwrap().holder_commitment_txs().unwrap();
+        (monitor(&pair.a), ours)
+    })
+}
+
+proptest::proptest! {
+    /// Whatever spends the funding output (any locktime, sequence, outputs, including
+    /// commitment-like encodings and our own scripts), the monitor answers without panicking,
+    /// and every claim it builds still verifies.
+    #[test]
+    fn any_funding_spend_is_answered(
+        locktime in proptest::prop_oneof![proptest::num::u32::ANY, 0x2000_0000u32..0x2100_0000],
+        sequence in proptest::prop_oneof![proptest::num::u32::ANY, 0x8000_0000u32..0x8100_0000],
+        values in proptest::collection::vec(0u64..20_000_000, 0..4),
+        reuse in proptest::collection::vec(proptest::bool::ANY, 0..4),
+    ) {
+        let (monitor, ours) = shared_monitor();
+        let mut tx = ours.clone();
+        tx.lock_time = bitcoin::absolute::LockTime::from_consensus(locktime);
+        tx.input[0].sequence = Sequence(sequence);
+        // Keep some of our commitment's outputs (real scripts), add random-valued ones.
+        let mut outputs: Vec<TxOut> = ours
+            .output
+            .iter()
+            .zip(reuse.iter().chain(std::iter::repeat(&false)))
+            .filter(|(_, keep)| **keep)
+            .map(|(o, _)| o.clone())
+            .collect();
+        for (i, value) in values.iter().enumerate() {
+            let script = ours.output.get(i).map(|o| o.script_pubkey.clone()).unwrap_or_default();
+            outputs.push(TxOut { value: Amount::from_sat(*value), script_pubkey: script });
+        }
+        tx.output = outputs;
+        if let Ok(resolution) = monitor.resolve(&tx, CONFIRMED, &policy()) {
+            for claim in &resolution.claims {
+                if claim.kind != ClaimKind::HtlcTimeout {
+                    proptest::prop_assert!(kernel_accepts(&claim.tx, &claim.prevout));
+                }
+            }
+        }
+    }
+}

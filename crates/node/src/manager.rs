@@ -43,6 +43,12 @@ pub enum PeerEvent {
 pub trait MessageHandler: Send + Sync + 'static {
     /// A peer is connected and has exchanged `init`.
     fn peer_connected(&self, _peer: &PeerInfo) {}
+    /// As [`MessageHandler::peer_connected`], with an id unique to this connection, for
+    /// [`crate::NodeHandle::send_on`] (so replies meant for one connection never go out on
+    /// the next). Calls `peer_connected` unless overridden.
+    fn peer_connected_on(&self, peer: &PeerInfo, _connection: u64) {
+        self.peer_connected(peer)
+    }
     /// A message from `from`, in the order received.
     fn handle_message(&self, from: PublicKey, message: Message);
     /// The peer's connection ended.
@@ -109,7 +115,7 @@ impl PeerManager {
         if replaced.is_some() {
             tracing::info!(peer = %node_id, "new connection replaces the previous one");
         }
-        self.handler.peer_connected(&info);
+        self.handler.peer_connected_on(&info, conn_id);
         let _ = self.events.send(PeerEvent::Connected(info));
     }
 
@@ -152,6 +158,22 @@ impl PeerManager {
         let sender = self
             .lock()
             .get(&node_id)
+            .map(|e| e.sender.clone())
+            .ok_or(Error::PeerNotConnected(node_id))?;
+        sender.send(message).await.map_err(|_| Error::PeerNotConnected(node_id))
+    }
+
+    /// Queues `message` for the peer's connection `conn_id` only (not a later one).
+    pub(crate) async fn send_on(
+        &self,
+        node_id: PublicKey,
+        conn_id: u64,
+        message: Message,
+    ) -> Result<(), Error> {
+        let sender = self
+            .lock()
+            .get(&node_id)
+            .filter(|e| e.conn_id == conn_id)
             .map(|e| e.sender.clone())
             .ok_or(Error::PeerNotConnected(node_id))?;
         sender.send(message).await.map_err(|_| Error::PeerNotConnected(node_id))

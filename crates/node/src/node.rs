@@ -237,6 +237,20 @@ impl NodeHandle {
         self.shared.manager.send(node_id, message).await
     }
 
+    /// Sends `message` on the peer's connection `connection` (the id
+    /// [`MessageHandler::peer_connected_on`] gave), and not on any later connection.
+    pub async fn send_on(
+        &self,
+        node_id: PublicKey,
+        connection: u64,
+        message: Message,
+    ) -> Result<(), Error> {
+        if *self.shared.shutdown.borrow() {
+            return Err(Error::ShuttingDown);
+        }
+        self.shared.manager.send_on(node_id, connection, message).await
+    }
+
     /// Connection events, for observers.
     pub fn subscribe(&self) -> broadcast::Receiver<PeerEvent> {
         self.shared.manager.subscribe()

@@ -169,3 +169,46 @@ async fn sends_to_an_address_and_refuses_what_it_cannot_pay() {
     // A fresh shutdown script is a wallet P2WPKH.
     assert!(backend.shutdown_script().await.unwrap().is_p2wpkh());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn works_the_same_over_json_rpc() {
+    use shandian_regtest::rpc::{RpcAuth as ServerAuth, RpcServer};
+    let dir = tempfile::tempdir().unwrap();
+    let chain = RegtestChain::open(dir.path().join("chain")).unwrap();
+    let auth = ServerAuth::UserPassword { user: "u".into(), password: "p".into() };
+    let server =
+        RpcServer::bind(chain.clone(), "127.0.0.1:0".parse().unwrap(), auth).await.unwrap();
+    let url = format!("http://{}", server.local_addr().unwrap());
+    let (stop_server, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(server.run(async move {
+        let _ = stopped.await;
+    }));
+
+    let (_stop, shutdown) = watch::channel(false);
+    let auth = shandian_chain::RpcAuth::UserPass { user: "u".into(), password: "p".into() };
+    let config = ChainConfig::BitcoindRpc { url, auth };
+    let backend =
+        ChainBackend::start(config, &dir.path().join("node"), &SEED, Network::Regtest, shutdown)
+            .await
+            .unwrap();
+    assert!(backend.regtest().is_none());
+    let address = backend.new_address().await.unwrap();
+    let script = address.script_pubkey();
+    let miner = chain.clone();
+    tokio::task::spawn_blocking(move || miner.mine(101, &script).unwrap()).await.unwrap();
+    // Polled (no wake-up over RPC): within a few seconds.
+    let synced = backend.wait_for_height(BlockHeight(101));
+    tokio::time::timeout(Duration::from_secs(30), synced).await.unwrap().unwrap();
+    assert_eq!(backend.balance().await.confirmed, SUBSIDY * 2);
+
+    let funding = backend.fund(foreign_script(), Amount::from_sat(100_000)).await.unwrap();
+    backend.broadcast(funding.tx.clone()).await.unwrap();
+    backend.watch_tx(funding.txid()).await;
+    let miner = chain.clone();
+    tokio::task::spawn_blocking(move || miner.mine(1, &foreign_script()).unwrap()).await.unwrap();
+    assert_eq!(backend.sync().await.unwrap().height, BlockHeight(102));
+    assert_eq!(backend.confirmations(&funding.txid()).await, Some(1));
+    let (_, height, index) = backend.transaction_position(funding.txid()).await.unwrap();
+    assert_eq!((height, index), (BlockHeight(102), 1));
+    let _ = stop_server.send(());
+}

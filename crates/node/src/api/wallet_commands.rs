@@ -15,7 +15,7 @@ use crate::onchain::{ChainBackend, OnchainError};
 type Reply = Result<Json<Value>, CommandError>;
 
 /// The wallet routes; the daemon layers `Extension(ChainBackend)` on them.
-pub(super) fn routes() -> Router<ApiState> {
+pub fn routes() -> Router<ApiState> {
     Router::new()
         .route("/v1/newaddress", post(newaddress))
         .route("/v1/getbalance", post(getbalance))

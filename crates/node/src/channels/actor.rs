@@ -6,7 +6,7 @@ use std::sync::Arc;
 use bitcoin::constants::ChainHash;
 use bitcoin::secp256k1::{All, PublicKey, Secp256k1};
 use bitcoin::Transaction;
-use shandian_channel::{CloseReason, Event};
+use shandian_channel::{ChannelRecord, CloseReason, Event};
 use shandian_types::{BlockHeight, ChannelId, ShortChannelId};
 use shandian_wire::Message;
 use tokio::sync::{mpsc, watch};
@@ -15,7 +15,7 @@ use super::inbox::Input;
 use super::keys::KeyIndexes;
 use super::ops::Ops;
 use super::state::{Entry, Waiters};
-use super::{ChannelChain, ChannelsError, ChannelsHandle, ChannelsStart};
+use super::{ChainOpError, ChannelChain, ChannelsError, ChannelsHandle, ChannelsStart};
 use crate::store::Store;
 use crate::switch::HtlcHandler;
 use crate::{ChannelsConfig, NodeHandle, PeerInfo};
@@ -35,14 +35,18 @@ pub(crate) struct Env {
     pub(crate) secp: Secp256k1<All>,
     /// Where spawned tasks report back.
     pub(crate) inputs: mpsc::UnboundedSender<Input>,
-    outbox: mpsc::UnboundedSender<Vec<(PublicKey, Message)>>,
+    outbox: mpsc::UnboundedSender<Vec<Outgoing>>,
 }
+
+/// A message for a peer, on the connection it was meant for.
+pub(crate) type Outgoing = (PublicKey, u64, Message);
 
 /// The channels and everything the actor remembers between batches.
 pub(crate) struct State {
     pub(crate) entries: HashMap<ChannelId, Entry>,
     pub(crate) by_scid: HashMap<ShortChannelId, ChannelId>,
-    pub(crate) peers: HashMap<PublicKey, PeerInfo>,
+    /// Connected peers and their connection's id.
+    pub(crate) peers: HashMap<PublicKey, (PeerInfo, u64)>,
     pub(crate) best_block: BlockHeight,
     pub(crate) keys: KeyIndexes,
     pub(crate) waiters: Waiters,
@@ -60,20 +64,26 @@ pub(crate) enum Note {
     Block(BlockHeight),
 }
 
+/// Runs once a transaction was handed to the chain backend (or failed to be).
+pub(crate) type Broadcasted = Box<dyn FnOnce(Result<(), &ChainOpError>) + Send>;
+
 /// What one batch produced, executed once it commits.
 #[derive(Default)]
 pub(crate) struct Batch {
     pub(crate) now: u64,
-    pub(crate) sends: Vec<(PublicKey, Message)>,
-    pub(crate) broadcasts: Vec<(ChannelId, Transaction)>,
+    pub(crate) sends: Vec<Outgoing>,
+    /// Transactions to broadcast, each with what to do once the backend took it.
+    pub(crate) broadcasts: Vec<(ChannelId, Transaction, Vec<Broadcasted>)>,
     pub(crate) after: Vec<Box<dyn FnOnce() + Send>>,
     pub(crate) notes: VecDeque<Note>,
     /// Channels whose state must be written.
     pub(crate) dirty: BTreeSet<ChannelId>,
     /// Channels with updates to sign at the end of the batch.
     pub(crate) to_commit: BTreeSet<ChannelId>,
-    /// Channels that closed in this batch, and why.
-    pub(crate) closed: Vec<(ChannelId, CloseReason)>,
+    /// The latest funded record each channel handed out in this batch.
+    pub(crate) snapshots: HashMap<ChannelId, Box<ChannelRecord>>,
+    /// Funded channels that closed in this batch: why, and their last funded record.
+    pub(crate) closed: Vec<(ChannelId, CloseReason, Vec<u8>)>,
     pub(crate) stop: bool,
 }
 
@@ -144,13 +154,10 @@ pub(crate) async fn start(
 }
 
 /// Sends each committed batch's messages, in order.
-async fn run_outbox(
-    node: NodeHandle,
-    mut outbox: mpsc::UnboundedReceiver<Vec<(PublicKey, Message)>>,
-) {
+async fn run_outbox(node: NodeHandle, mut outbox: mpsc::UnboundedReceiver<Vec<Outgoing>>) {
     while let Some(batch) = outbox.recv().await {
-        for (peer, message) in batch {
-            if let Err(e) = node.send(peer, message).await {
+        for (peer, connection, message) in batch {
+            if let Err(e) = node.send_on(peer, connection, message).await {
                 tracing::debug!(%peer, "message not sent: {e}");
             }
         }
@@ -204,13 +211,17 @@ impl Actor {
         if !batch.sends.is_empty() {
             let _ = self.env.outbox.send(batch.sends);
         }
-        for (channel_id, tx) in batch.broadcasts {
+        for (channel_id, tx, callbacks) in batch.broadcasts {
             let chain = self.env.chain.clone();
             self.env.runtime.spawn(async move {
                 let txid = tx.compute_txid();
-                match chain.broadcast(tx).await {
+                let result = chain.broadcast(tx).await;
+                match &result {
                     Ok(()) => tracing::info!(channel = %channel_id, %txid, "broadcast"),
                     Err(e) => tracing::warn!(channel = %channel_id, %txid, "broadcast failed: {e}"),
+                }
+                for callback in callbacks {
+                    callback(result.as_ref().map(|_| ()));
                 }
             });
         }

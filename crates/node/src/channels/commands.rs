@@ -5,7 +5,7 @@ use bitcoin::secp256k1::PublicKey;
 use bitcoin::{Amount, ScriptBuf};
 use shandian_chain::FundingTx;
 use shandian_channel::{
-    Action, Channel, ChannelConfig, ChannelSigner, ChannelType, Command, OpenRequest, Policy,
+    Channel, ChannelConfig, ChannelSigner, ChannelType, Command, OpenRequest, Policy,
 };
 use shandian_types::{ChannelId, Msat};
 use shandian_wire::{ErrorMessage, Message, OpenChannel};
@@ -163,7 +163,7 @@ impl Ops<'_, '_> {
     pub(crate) fn refuse_open(&mut self, peer: PublicKey, temporary: ChannelId, why: &str) {
         tracing::info!(%peer, channel = %temporary, "refusing channel: {why}");
         let error = ErrorMessage { channel_id: temporary, data: why.as_bytes().to_vec() };
-        self.batch.sends.push((peer, Message::Error(error)));
+        self.send(peer, Message::Error(error));
     }
 
     pub(crate) fn accept(&mut self, peer: PublicKey, open: &OpenChannel, script: ScriptBuf) {
@@ -280,17 +280,10 @@ impl Ops<'_, '_> {
         let command = if force { Command::ForceClose } else { Command::Shutdown };
         match self.command(channel_id, command) {
             Ok(actions) => {
-                let commitment = actions.iter().find_map(|a| match a {
-                    Action::Broadcast(tx) => Some(tx.compute_txid()),
-                    _ => None,
-                });
+                // Answered when the closing transaction (or, forced, our commitment) is
+                // broadcast, or with the reason if the channel closes without one.
+                self.state.waiters.closes.entry(channel_id).or_default().push(reply);
                 self.apply(channel_id, actions);
-                match (force, commitment) {
-                    (true, Some(closing_txid)) => {
-                        self.answer_close(reply, Ok(ClosingInfo { channel_id, closing_txid }))
-                    }
-                    _ => self.state.waiters.closes.entry(channel_id).or_default().push(reply),
-                }
             }
             Err(crate::switch::HtlcOpError::Refused(e)) => {
                 self.answer_close(reply, Err(ChannelsError::Refused(e)))

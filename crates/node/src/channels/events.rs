@@ -10,7 +10,7 @@ use shandian_channel::{ChainEvent, Channel, CloseReason, Event};
 use shandian_types::{BlockHeight, ChannelId, NodeId};
 use shandian_wire::{ChannelUpdate, ErrorMessage, Message};
 
-use super::actor::Note;
+use super::actor::{Broadcasted, Note};
 use super::ops::Ops;
 use super::policy;
 use super::routing::{route, Route};
@@ -28,7 +28,7 @@ impl Ops<'_, '_> {
         ids
     }
 
-    pub(crate) fn peer_connected(&mut self, peer: PeerInfo) {
+    pub(crate) fn peer_connected(&mut self, peer: PeerInfo, connection: u64) {
         let node_id = peer.node_id;
         // A new connection replacing an old one: BOLT 2's reconnection starts from a
         // disconnection (uncommitted updates forgotten).
@@ -46,7 +46,7 @@ impl Ops<'_, '_> {
                 tracing::warn!(peer = %node_id, "cannot save the peer's address: {e}");
             }
         }
-        self.state.peers.insert(node_id, peer);
+        self.state.peers.insert(node_id, (peer, connection));
         for id in ids {
             if let Some(entry) = self.state.entries.get_mut(&id) {
                 entry.reestablished = false;
@@ -120,7 +120,7 @@ impl Ops<'_, '_> {
                     if !matches!(message, Message::Error(_)) {
                         let data = b"unknown channel".to_vec();
                         let error = ErrorMessage { channel_id: id, data };
-                        self.batch.sends.push((peer, Message::Error(error)));
+                        self.send(peer, Message::Error(error));
                     }
                     return;
                 }
@@ -208,7 +208,8 @@ impl Ops<'_, '_> {
             &relay,
         );
         update.signature = self.env.node.sign_with_node_key(&policy::update_hash(&update));
-        self.batch.sends.push((entry.peer, Message::ChannelUpdate(update)));
+        let peer = entry.peer;
+        self.send(peer, Message::ChannelUpdate(update));
     }
 
     pub(crate) fn chain_event(&mut self, event: FollowerEvent) {
@@ -333,10 +334,11 @@ impl Ops<'_, '_> {
     }
 
     /// A transaction to broadcast once the batch commits: the funding transaction (answers
-    /// the opener), or one that closes the channel.
+    /// the opener once broadcast), or one that closes the channel (answers closers).
     pub(crate) fn broadcast(&mut self, channel_id: ChannelId, tx: Transaction) {
         let txid = tx.compute_txid();
         let Some(entry) = self.state.entries.get_mut(&channel_id) else { return };
+        let mut callbacks: Vec<Broadcasted> = Vec::new();
         if entry.funding_txid == Some(txid) {
             if let Some(reply) = self.state.waiters.opens.remove(&channel_id) {
                 let opened = OpenedChannel {
@@ -344,8 +346,11 @@ impl Ops<'_, '_> {
                     funding_txid: txid,
                     funding_output: entry.funding_output,
                 };
-                self.batch.after.push(Box::new(move || {
-                    let _ = reply.send(Ok(opened));
+                callbacks.push(Box::new(move |result| {
+                    let result = result
+                        .map(|()| opened)
+                        .map_err(|e| ChannelsError::Chain(e.to_string().into()));
+                    let _ = reply.send(result);
                 }));
             }
         } else {
@@ -353,12 +358,15 @@ impl Ops<'_, '_> {
             let info = ClosingInfo { channel_id, closing_txid: txid };
             for reply in self.state.waiters.closes.remove(&channel_id).unwrap_or_default() {
                 let info = info.clone();
-                self.batch.after.push(Box::new(move || {
-                    let _ = reply.send(Ok(info));
+                callbacks.push(Box::new(move |result| {
+                    let result = result
+                        .map(|()| info)
+                        .map_err(|e| ChannelsError::Chain(e.to_string().into()));
+                    let _ = reply.send(result);
                 }));
             }
         }
-        self.batch.broadcasts.push((channel_id, tx));
+        self.batch.broadcasts.push((channel_id, tx, callbacks));
     }
 
     /// Acts on one channel event.
@@ -441,6 +449,5 @@ impl Ops<'_, '_> {
                 }));
             }
         }
-        self.batch.closed.push((channel_id, reason));
     }
 }

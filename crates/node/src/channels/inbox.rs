@@ -28,8 +28,8 @@ pub(crate) struct OpenRequest {
 
 /// One input of the actor.
 pub(crate) enum Input {
-    /// A peer finished `init`.
-    Connected(PeerInfo),
+    /// A peer finished `init` on this connection.
+    Connected(PeerInfo, u64),
     /// A peer's connection ended.
     Disconnected(PublicKey),
     /// A message from a peer.
@@ -77,8 +77,8 @@ impl Inbox {
 }
 
 impl MessageHandler for Inbox {
-    fn peer_connected(&self, peer: &PeerInfo) {
-        let _ = self.inputs.send(Input::Connected(peer.clone()));
+    fn peer_connected_on(&self, peer: &PeerInfo, connection: u64) {
+        let _ = self.inputs.send(Input::Connected(peer.clone(), connection));
     }
 
     fn handle_message(&self, from: PublicKey, message: Message) {

@@ -19,6 +19,7 @@
 //! ```
 
 mod actor;
+mod backend;
 mod chain;
 mod commands;
 mod error;

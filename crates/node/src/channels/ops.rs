@@ -40,7 +40,7 @@ impl Ops<'_, '_> {
         handler: &mut dyn HtlcHandler,
     ) -> Result<(), StoreError> {
         match input {
-            Input::Connected(peer) => self.peer_connected(peer),
+            Input::Connected(peer, connection) => self.peer_connected(peer, connection),
             Input::Disconnected(peer) => self.peer_disconnected(peer),
             Input::Message(peer, message) => self.peer_message(peer, message),
             Input::Chain(event) => self.chain_event(event),
@@ -115,16 +115,20 @@ impl Ops<'_, '_> {
         };
         for action in actions {
             match action {
-                Action::Persist(_) => {
+                Action::Persist(record) => {
                     // The record written is the channel's state at the end of the batch,
-                    // which includes this one's.
+                    // which includes this one's. A funded snapshot is kept in case the
+                    // channel closes later in the batch: the monitor needs the last one.
                     self.batch.dirty.insert(channel_id);
+                    if record.channel.funded().is_some() {
+                        self.batch.snapshots.insert(channel_id, record);
+                    }
                 }
                 Action::Send(message) => {
                     if is_update(&message) {
                         self.batch.to_commit.insert(channel_id);
                     }
-                    self.batch.sends.push((peer, message));
+                    self.send(peer, message);
                 }
                 Action::Broadcast(tx) => self.broadcast(channel_id, tx),
                 Action::Event(Event::ChannelIdChanged { temporary, channel_id: permanent }) => {
@@ -137,6 +141,14 @@ impl Ops<'_, '_> {
         channel_id
     }
 
+    /// Queues `message` for the peer's current connection (dropped if there is none: BOLT 2
+    /// reconnection starts over with `channel_reestablish`).
+    pub(crate) fn send(&mut self, peer: PublicKey, message: Message) {
+        if let Some((_, connection)) = self.state.peers.get(&peer) {
+            self.batch.sends.push((peer, *connection, message));
+        }
+    }
+
     fn rekey(&mut self, temporary: ChannelId, permanent: ChannelId) {
         if let Some(entry) = self.state.entries.remove(&temporary) {
             self.state.entries.insert(permanent, entry);
@@ -146,6 +158,9 @@ impl Ops<'_, '_> {
         }
         if self.batch.dirty.remove(&temporary) {
             self.batch.dirty.insert(permanent);
+        }
+        if let Some(snapshot) = self.batch.snapshots.remove(&temporary) {
+            self.batch.snapshots.insert(permanent, snapshot);
         }
         if self.batch.to_commit.remove(&temporary) {
             self.batch.to_commit.insert(permanent);
@@ -200,10 +215,24 @@ impl Ops<'_, '_> {
         for channel_id in std::mem::take(&mut self.batch.dirty) {
             let Some(entry) = self.state.entries.get_mut(&channel_id) else { continue };
             let Some(channel) = entry.channel() else { continue };
-            if channel.is_closed() {
-                // The last funded record stays, frozen, for the monitor and history.
-                if entry.update_seq > 0 {
+            if let Channel::Closed(closed) = channel {
+                // The last funded record stays, frozen, for history; the monitor gets the
+                // latest funded state (this batch's if it changed before closing).
+                let reason = closed.reason.clone();
+                let funded = match self.batch.snapshots.remove(&channel_id) {
+                    Some(record) => Some(record.encode()),
+                    None => entry.funded_record.clone(),
+                };
+                if let Some(record) = funded {
+                    if entry.update_seq == 0 {
+                        // Funded but never stored: store its last funded state first.
+                        let peer = NodeId::from(entry.peer);
+                        self.writer.save_channel(&channel_id, &peer, 1, &record)?;
+                        entry.update_seq = 1;
+                    }
                     self.writer.archive_channel(&channel_id, self.batch.now)?;
+                    entry.funded_record = Some(record.clone());
+                    self.batch.closed.push((channel_id, reason, record));
                 }
                 continue;
             }

@@ -38,6 +38,15 @@ pub enum OnchainError {
     /// The chain task has stopped (the node is shutting down).
     #[error("the chain backend has stopped")]
     Stopped,
+    /// A closed channel's record does not decode with its re-derived signer.
+    #[error("closed channel record: {0}")]
+    Record(#[from] shandian_channel::Error),
+    /// The channel signer could not be derived.
+    #[error("channel signer: {0}")]
+    Signer(#[from] shandian_tx::Error),
+    /// The monitor could not classify a spend or build a claim.
+    #[error(transparent)]
+    Monitor(#[from] shandian_monitor::Error),
     /// The store failed (monitor records).
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),

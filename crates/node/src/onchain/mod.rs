@@ -6,16 +6,26 @@
 //! in order, to every subscriber; on each block it rebroadcasts our unconfirmed transactions.
 //! Watches go through the same task, so none falls between two blocks: a watch registered
 //! after its block went by is answered from a memory of recent blocks.
+//!
+//! [`MonitorHandle`] enforces closed channels on chain: the channel manager records each
+//! non-cooperative close with [`record_closed_channel`] (in the close's store transaction)
+//! and hands it to [`MonitorHandle::watch`]; the monitor sweeps what is ours back to the
+//! wallet (`shandian-monitor` builds the claims) and resumes from the store after a restart.
 
 mod actor;
 mod backend;
+mod closed;
 mod error;
+mod monitor;
 mod recent;
+mod watcher;
 
 use std::sync::Arc;
 
 pub use backend::{ChainBackend, FALLBACK_FEERATE, WALLET_FILE};
+pub use closed::{record_closed_channel, ClosedChannel};
 pub use error::OnchainError;
+pub use monitor::{ClaimInfo, MonitorHandle, MonitorStatus, RESOLVE_DEPTH};
 pub use shandian_chain::{BlockRef, ChainEvent, FundingTx, RpcAuth, WalletBalance};
 
 /// Where the node reads the chain.

@@ -29,6 +29,7 @@ mod flow_tests;
 pub mod forward;
 mod handler;
 mod invoice;
+mod manager_runner;
 mod outgoing;
 pub mod receive;
 mod route;

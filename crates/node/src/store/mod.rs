@@ -2,7 +2,8 @@
 //!
 //! What is stored: channel records (the channel crate's versioned bytes, opaque here) with a
 //! per-channel update sequence, peers and the channel → peer mapping, outgoing payments and
-//! their attempts (one per HTLC sent), incoming invoices, and forwarded HTLCs.
+//! their attempts (one per HTLC sent), incoming invoices, and forwarded HTLCs; and (schema
+//! version 2) the closed channels the on-chain monitor follows, with their claim transactions.
 //!
 //! **Durability** (DESIGN.md §4, "persist before you speak"): the database runs in WAL mode
 //! with `synchronous=FULL`, so every committed transaction has been fsynced to the WAL before
@@ -43,6 +44,7 @@ mod channels;
 mod error;
 mod forwards;
 mod invoices;
+mod monitors;
 mod payments;
 mod schema;
 
@@ -50,6 +52,7 @@ pub use channels::{ArchivedChannel, PeerRecord, StoredChannel};
 pub use error::StoreError;
 pub use forwards::{Forward, ForwardStatus, NewForward};
 pub use invoices::{Invoice, InvoicePaid, InvoiceStatus, NewInvoice};
+pub use monitors::{ClaimStatus, FundingSpend, MonitoredChannel, StoredClaim};
 pub use payments::{
     Attempt, AttemptStatus, NewAttempt, NewPayment, Payment, PaymentStart, PaymentStatus,
 };

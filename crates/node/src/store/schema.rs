@@ -11,7 +11,7 @@ use rusqlite::Connection;
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
 
 /// Migration `i` takes the database from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1];
+const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// Version 1: peers, channels, payments and attempts, invoices, forwards.
 const V1: &str = r#"
@@ -126,6 +126,39 @@ WHEN OLD.status <> 'pending'
 BEGIN SELECT RAISE(ABORT, 'forward already resolved'); END;
 "#;
 
+/// Version 2: closed channels the on-chain monitor follows, and their claim transactions.
+const V2: &str = r#"
+CREATE TABLE closed_channels (
+    channel_id    BLOB PRIMARY KEY CHECK (length(channel_id) = 32),
+    key_index     INTEGER NOT NULL CHECK (key_index >= 0),
+    funded_record BLOB NOT NULL,
+    reason        TEXT NOT NULL,
+    closed_at     INTEGER NOT NULL,
+    spend_txid    BLOB CHECK (length(spend_txid) = 32),
+    spend_height  INTEGER CHECK (spend_height >= 0),
+    close_kind    TEXT,
+    resolved_at   INTEGER CHECK (resolved_at >= 0),
+    CHECK ((spend_txid IS NULL) = (spend_height IS NULL AND close_kind IS NULL))
+) STRICT;
+CREATE TRIGGER resolved_channel_is_frozen BEFORE UPDATE ON closed_channels
+WHEN OLD.resolved_at IS NOT NULL
+BEGIN SELECT RAISE(ABORT, 'closed channel already resolved'); END;
+
+CREATE TABLE monitor_claims (
+    txid             BLOB PRIMARY KEY CHECK (length(txid) = 32),
+    channel_id       BLOB NOT NULL REFERENCES closed_channels (channel_id),
+    kind             TEXT NOT NULL,
+    tx               BLOB NOT NULL,
+    valid_at         INTEGER NOT NULL CHECK (valid_at >= 0),
+    spends_txid      BLOB NOT NULL CHECK (length(spends_txid) = 32),
+    spends_vout      INTEGER NOT NULL CHECK (spends_vout >= 0),
+    status           TEXT NOT NULL CHECK (status IN ('pending', 'confirmed', 'lost')),
+    confirmed_height INTEGER CHECK (confirmed_height >= 0),
+    CHECK ((status = 'confirmed') = (confirmed_height IS NOT NULL))
+) STRICT;
+CREATE INDEX claims_by_channel ON monitor_claims (channel_id);
+"#;
+
 /// The database's schema version.
 pub(super) fn version(conn: &Connection) -> Result<u32, StoreError> {
     let version: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
@@ -175,7 +208,16 @@ mod tests {
             .unwrap();
         assert_eq!(
             tables,
-            ["channels", "forwards", "invoices", "payment_attempts", "payments", "peers"]
+            [
+                "channels",
+                "closed_channels",
+                "forwards",
+                "invoices",
+                "monitor_claims",
+                "payment_attempts",
+                "payments",
+                "peers"
+            ]
         );
         // Migrating again is a no-op.
         migrate(&mut conn).unwrap();

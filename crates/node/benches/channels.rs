@@ -1,0 +1,129 @@
+//! Payment throughput through the channel manager: two nodes over loopback TCP with the
+//! SQLite store on (WAL, synchronous=FULL), one channel (funded on the in-memory test chain:
+//! the chain plays no part in payments), HTLCs offered as independent
+//! `execute` calls (as the payment logic would) and fulfilled by the peer's handler. Each
+//! iteration sends `WAVE` payments at once and waits until all are fulfilled; iterations
+//! alternate direction so the balances stay put. What batching buys: many HTLCs share one
+//! `commitment_signed`/`revoke_and_ack` round and one fsync per batch on each side.
+
+// Shared with other tests; each uses part of it.
+#[allow(dead_code)]
+#[path = "../tests/channels_harness"]
+mod channels_harness {
+    pub mod handler;
+    pub mod memory_chain;
+    pub mod node;
+}
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bitcoin::Amount;
+use channels_harness::memory_chain::MemoryChain;
+use channels_harness::node::{new_htlc, node_config, TestNode, WAIT};
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use shandian_types::{ChannelId, CltvExpiry, Msat, PaymentPreimage};
+
+/// Payments in flight per iteration (below the 483-HTLC limit per direction).
+const WAVE: u32 = 400;
+/// Above the dust limit: every HTLC gets its own output and signature.
+const AMOUNT: Msat = Msat(5_000_000);
+
+struct Setup {
+    _dir: tempfile::TempDir,
+    a: TestNode,
+    b: TestNode,
+    channel: ChannelId,
+    next: u64,
+}
+
+async fn setup() -> Setup {
+    let dir = tempfile::tempdir().unwrap();
+    let chain = Arc::new(MemoryChain::default());
+    let (a_dir, b_dir) = (dir.path().join("a"), dir.path().join("b"));
+    let mut config_a = node_config(&a_dir);
+    config_a.channels.max_channel_size = Amount::from_sat(16_000_000);
+    let a = TestNode::start_with_chain(&a_dir, config_a, chain.clone()).await;
+    let b = TestNode::start_with_chain(&b_dir, node_config(&b_dir), chain.clone()).await;
+    a.connect(&b).await;
+    let push = Msat(8_000_000_000);
+    let opened =
+        a.channels.open_channel(b.id(), Amount::from_sat(16_000_000), push, false).await.unwrap();
+    for _ in 0..3 {
+        chain.mine();
+    }
+    let channel = opened.channel_id;
+    for node in [&a, &b] {
+        node.wait_channel(&channel, "normal", |c| c.state == "normal").await;
+        node.wait_usable_with_policy(channel).await;
+    }
+    let _ = WAIT;
+    Setup { _dir: dir, a, b, channel, next: 0 }
+}
+
+fn preimage_of(n: u64) -> PaymentPreimage {
+    let mut bytes = [0u8; 32];
+    bytes[..8].copy_from_slice(&n.to_be_bytes());
+    bytes[8] = 0xbe;
+    PaymentPreimage(bytes)
+}
+
+/// Sends one wave from `from` to `to`; returns when every payment is fulfilled.
+async fn wave(from: &TestNode, to: &TestNode, channel: ChannelId, first: u64) -> Duration {
+    {
+        let mut seen = to.seen.0.lock().unwrap();
+        for n in first..first + u64::from(WAVE) {
+            let p = preimage_of(n);
+            seen.preimages.insert(p.hash(), p);
+        }
+    }
+    let done_before = from.seen.0.lock().unwrap().fulfilled.len();
+    let start = Instant::now();
+    let mut sends = Vec::new();
+    for n in first..first + u64::from(WAVE) {
+        let channels = from.channels.clone();
+        let hash = preimage_of(n).hash();
+        sends.push(tokio::spawn(async move {
+            channels
+                .execute(move |ops| {
+                    let expiry = CltvExpiry(ops.best_block().0 + 100);
+                    ops.add_htlc(&channel, new_htlc(AMOUNT, hash, expiry))
+                })
+                .await
+        }));
+    }
+    for send in sends {
+        send.await.unwrap().unwrap().expect("htlc offered");
+    }
+    let target = done_before + WAVE as usize;
+    while from.seen.0.lock().unwrap().fulfilled.len() < target {
+        tokio::time::sleep(Duration::from_micros(200)).await;
+    }
+    start.elapsed()
+}
+
+fn payments(c: &mut Criterion) {
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let mut setup = runtime.block_on(setup());
+    let mut group = c.benchmark_group("channel_payments");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(u64::from(WAVE)));
+    group.bench_function("wave_400_loopback_tcp", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let s = &mut setup;
+                let (from, to) = if s.next % 2 == 0 { (&s.a, &s.b) } else { (&s.b, &s.a) };
+                let first = s.next * u64::from(WAVE);
+                total += runtime.block_on(wave(from, to, s.channel, first));
+                s.next += 1;
+            }
+            total
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, payments);
+criterion_main!(benches);

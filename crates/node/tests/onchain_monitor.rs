@@ -1,0 +1,351 @@
+//! The monitor on the embedded chain: a channel funded by the node's wallet, force-closed;
+//! the commitment confirms, the node restarts, and after `to_self_delay` blocks the
+//! `to_local` sweep confirms and the wallet holds it. What is lost is exactly fees (and the
+//! amount pushed to the peer at open).
+
+#[path = "../../channel/tests/common/mod.rs"]
+mod common;
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bitcoin::hashes::Hash;
+use bitcoin::{Amount, Network, ScriptBuf, Transaction, WScriptHash};
+use common::{config, execute, request, signer, Side, NODE_SEED};
+use shandian_channel::NewHtlc;
+use shandian_channel::{
+    Action, ChainEvent as ChannelChainEvent, Channel, ChannelRecord, CloseReason, Command, Event,
+};
+use shandian_node::onchain::{
+    record_closed_channel, ChainBackend, ChainConfig, ClosedChannel, MonitorHandle, MonitorStatus,
+};
+use shandian_node::store::{ClaimStatus, Store};
+use shandian_regtest::RegtestChain;
+use shandian_types::{BlockHeight, CltvExpiry, Msat, PaymentPreimage};
+use shandian_wire::{Message, OnionPacket, ONION_PACKET_LEN};
+use tokio::sync::watch;
+
+const PUSH_MSAT: u64 = 2_000_000_000; // 2,000,000 sat to the peer at open
+
+fn foreign_script() -> ScriptBuf {
+    ScriptBuf::new_p2wsh(&WScriptHash::from_byte_array([7; 32]))
+}
+
+fn side(channel: Channel) -> Side {
+    Side {
+        channel: Some(channel),
+        inbox: VecDeque::new(),
+        record: None,
+        events: Vec::new(),
+        broadcasts: Vec::new(),
+        preimages: BTreeMap::new(),
+    }
+}
+
+/// Delivers messages both ways until both inboxes are empty.
+fn run(a: &mut Side, b: &mut Side) {
+    loop {
+        let (me, peer) = if !a.inbox.is_empty() {
+            (&mut *a, &mut *b)
+        } else if !b.inbox.is_empty() {
+            (&mut *b, &mut *a)
+        } else {
+            return;
+        };
+        let message = me.inbox.pop_front().unwrap();
+        let (channel, actions) = me.take().handle_message(&message);
+        me.channel = Some(channel);
+        execute(me, &mut peer.inbox, actions);
+    }
+}
+
+struct Node {
+    chain: ChainBackend,
+    monitor: MonitorHandle,
+    stop: watch::Sender<bool>,
+}
+
+async fn start(chain: &Arc<RegtestChain>, dir: &std::path::Path) -> Node {
+    let (stop, shutdown) = watch::channel(false);
+    let config = ChainConfig::Embedded(Arc::clone(chain));
+    let backend = ChainBackend::start(config, dir, &NODE_SEED, Network::Regtest, shutdown.clone())
+        .await
+        .unwrap();
+    let monitor = MonitorHandle::start(backend.clone(), dir, NODE_SEED, shutdown).await.unwrap();
+    Node { chain: backend, monitor, stop }
+}
+
+async fn mine(node: &Node, n: u32, script: &ScriptBuf) -> BlockHeight {
+    let chain = node.chain.regtest().unwrap().clone();
+    let script = script.clone();
+    tokio::task::spawn_blocking(move || chain.mine(n, &script).unwrap()).await.unwrap();
+    let tip = BlockHeight(node.chain.regtest().unwrap().tip().height);
+    tokio::time::timeout(Duration::from_secs(30), node.chain.wait_for_height(tip))
+        .await
+        .unwrap()
+        .unwrap();
+    tip
+}
+
+/// Waits until the monitor's status satisfies `ok`.
+async fn status_until(node: &Node, ok: impl Fn(&MonitorStatus) -> bool) -> MonitorStatus {
+    for _ in 0..300 {
+        if let Some(status) = node.monitor.status().await.into_iter().find(|s| ok(s)) {
+            return status;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("monitor never got there: {:?}", node.monitor.status().await);
+}
+
+/// Opens a channel a → b (a funds it from `node`'s wallet, pushing to b) and confirms it.
+async fn open_channel(node: &Node) -> (Side, Side, Transaction, Amount) {
+    let (a, out) = Channel::open(config(1), signer(1), &request(false, Msat(PUSH_MSAT))).unwrap();
+    let Some(Action::Send(Message::OpenChannel(open))) = out.first() else { panic!("open") };
+    let (b, out_b) = Channel::accept(config(2), signer(2), open).unwrap();
+    let (mut a, mut b) = (side(a), side(b));
+    execute(&mut b, &mut a.inbox, out_b);
+    run(&mut a, &mut b);
+    let Some(Event::FundingNeeded { script_pubkey, amount, .. }) = a.events.last().cloned() else {
+        panic!("funding needed: {:?}", a.events)
+    };
+    let funding = node.chain.fund(script_pubkey, amount).await.unwrap();
+    let (channel, actions) =
+        a.take().handle_command(Command::FundingTransaction(funding.tx.clone()));
+    a.channel = Some(channel);
+    execute(&mut a, &mut b.inbox, actions.unwrap());
+    run(&mut a, &mut b);
+    assert_eq!(a.broadcasts.first(), Some(&funding.tx));
+    node.chain.broadcast(funding.tx.clone()).await.unwrap();
+    mine(node, 3, &foreign_script()).await;
+    let (tx, height, index) = node.chain.transaction_position(funding.txid()).await.unwrap();
+    let event = ChannelChainEvent::FundingConfirmed {
+        tx,
+        block_height: height.0,
+        tx_index: index,
+        depth: 3,
+    };
+    for to_a in [true, false] {
+        let (me, peer) = if to_a { (&mut a, &mut b) } else { (&mut b, &mut a) };
+        let (channel, actions) = me.take().handle_chain_event(&event);
+        me.channel = Some(channel);
+        execute(me, &mut peer.inbox, actions);
+    }
+    run(&mut a, &mut b);
+    assert!(matches!(a.channel(), Channel::Normal(_)));
+    (a, b, funding.tx, funding.fee)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn force_close_sweeps_to_local_after_the_delay_across_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let chain = RegtestChain::open(dir.path().join("chain")).unwrap();
+    let node_dir = dir.path().join("node");
+    let node = start(&chain, &node_dir).await;
+    let address = node.chain.new_address().await.unwrap();
+    mine(&node, 101, &address.script_pubkey()).await;
+    let before = node.chain.balance().await.total();
+
+    let (a, _b, funding_tx, funding_fee) = open_channel(&node).await;
+
+    // Force close: our latest commitment goes out; the close is recorded for the monitor in
+    // the store transaction that would persist it, then handed over.
+    let funded = a.channel().funded().unwrap();
+    let (commitment, _) = funded.holder_commitment_txs().unwrap();
+    let closed = hand_over(&node, &node_dir, &a, CloseReason::LocalForceClose);
+    node.chain.broadcast(commitment.clone()).await.unwrap();
+    let confirmed = mine(&node, 1, &foreign_script()).await;
+
+    let status = status_until(&node, |s| !s.claims.is_empty()).await;
+    assert_eq!(status.close.as_deref(), Some("HolderLatest { commitment_number: 0 }"));
+    let [claim] = &status.claims[..] else { panic!("one claim: {status:?}") };
+    assert_eq!(claim.kind, "DelayedToLocal");
+    // config(2) (b's) imposes 144 blocks on a.
+    assert_eq!(claim.valid_at, confirmed.0 + 144);
+    assert!(!claim.broadcast);
+
+    // Restart: the monitor resumes from the store.
+    node.stop.send_replace(true);
+    drop(node);
+    let node = start(&chain, &node_dir).await;
+    let status = status_until(&node, |s| s.channel_id == closed.channel_id).await;
+    assert_eq!(status.claims.len(), 1);
+
+    // One block before the delay is over the claim is held back; then it goes out.
+    mine(&node, 142, &foreign_script()).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let held = &node.monitor.status().await[0].claims[0];
+    assert!(!held.broadcast && held.status == ClaimStatus::Pending, "{held:?}");
+    mine(&node, 1, &foreign_script()).await;
+    status_until(&node, |s| s.claims[0].broadcast).await;
+    let swept_at = mine(&node, 1, &foreign_script()).await;
+    let status = status_until(&node, |s| s.claims[0].status == ClaimStatus::Confirmed).await;
+    assert_eq!(swept_at.0, confirmed.0 + 144);
+    mine(&node, 5, &foreign_script()).await;
+    status_until(&node, |s| s.resolved).await;
+    let store = Store::open(&node_dir).unwrap();
+    assert!(store.unresolved_closed_channels().unwrap().is_empty());
+
+    // Every satoshi accounted for: the wallet lost the push, the funding fee, the
+    // commitment fee and the sweep fee, nothing else.
+    let funding_vout = funded.setup().funding.outpoint.vout as usize;
+    let commitment_fee =
+        funding_tx.output[funding_vout].value - commitment.output.iter().map(|o| o.value).sum();
+    let to_local =
+        commitment.output.iter().find(|o| o.script_pubkey.is_p2wsh()).map(|o| o.value).unwrap();
+    let sweep_fee = to_local - status.claims[0].amount;
+    let push = Amount::from_sat(PUSH_MSAT / 1000);
+    let after = node.chain.balance().await;
+    assert_eq!(after.unconfirmed, Amount::ZERO);
+    assert_eq!(after.total(), before - push - funding_fee - commitment_fee - sweep_fee);
+    assert!(sweep_fee > Amount::ZERO && sweep_fee < Amount::from_sat(2_000), "{sweep_fee}");
+}
+
+/// Records `a`'s channel as closed for the monitor, as the channel manager does.
+fn hand_over(node: &Node, dir: &std::path::Path, a: &Side, reason: CloseReason) -> ClosedChannel {
+    let funded = a.channel().funded().unwrap();
+    let closed = ClosedChannel::new(
+        funded.setup().channel_id,
+        1,
+        ChannelRecord::new(a.channel()).encode(),
+        &reason,
+    );
+    let mut store = Store::open(dir).unwrap();
+    store.write(|w| record_closed_channel(w, &closed)).unwrap();
+    node.monitor.watch(closed.clone());
+    closed
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_commitment_on_chain_is_punished_and_the_wallet_gets_everything() {
+    let dir = tempfile::tempdir().unwrap();
+    let chain = RegtestChain::open(dir.path().join("chain")).unwrap();
+    let node_dir = dir.path().join("node");
+    let node = start(&chain, &node_dir).await;
+    let address = node.chain.new_address().await.unwrap();
+    mine(&node, 101, &address.script_pubkey()).await;
+    let before = node.chain.balance().await.total();
+    let (mut a, mut b, funding_tx, funding_fee) = open_channel(&node).await;
+
+    // b keeps its first commitment (2,000,000 sat to itself), then the state moves on: a
+    // offers an HTLC and b revokes that commitment.
+    let (revoked, _) = b.channel().funded().unwrap().holder_commitment_txs().unwrap();
+    let htlc = NewHtlc {
+        amount: Msat(10_000_000),
+        payment_hash: PaymentPreimage([3; 32]).hash(),
+        cltv_expiry: CltvExpiry(1_000),
+        onion: OnionPacket::new([0; ONION_PACKET_LEN]),
+        blinding_point: None,
+    };
+    for command in [Command::AddHtlc(htlc), Command::Commit] {
+        let (channel, actions) = a.take().handle_command(command);
+        a.channel = Some(channel);
+        execute(&mut a, &mut b.inbox, actions.unwrap());
+        run(&mut a, &mut b);
+    }
+    hand_over(&node, &node_dir, &a, CloseReason::FundingSpent);
+
+    // b cheats: Core's rules accept the old commitment (its signatures are valid).
+    node.chain.broadcast(revoked.clone()).await.unwrap();
+    mine(&node, 1, &foreign_script()).await;
+    let status =
+        status_until(&node, |s| s.claims.iter().all(|c| c.broadcast) && !s.claims.is_empty()).await;
+    assert_eq!(status.close.as_deref(), Some("RevokedCounterparty { commitment_number: 0 }"));
+    let mut kinds: Vec<&str> = status.claims.iter().map(|c| c.kind.as_str()).collect();
+    kinds.sort_unstable();
+    assert_eq!(kinds, ["JusticeToLocal", "ToRemote"]);
+    mine(&node, 1, &foreign_script()).await;
+    status_until(&node, |s| s.claims.iter().all(|c| c.status == ClaimStatus::Confirmed)).await;
+    mine(&node, 5, &foreign_script()).await;
+    let status = status_until(&node, |s| s.resolved).await;
+
+    // The honest side takes everything: the channel's whole value (b's balance included)
+    // comes back, minus the revoked commitment's fee and the claims' fees.
+    let claimed: Amount = status.claims.iter().map(|c| c.amount).sum();
+    let vout = a.channel().funded().unwrap().setup().funding.outpoint.vout as usize;
+    let channel_value = funding_tx.output[vout].value;
+    let commitment_fee = channel_value - revoked.output.iter().map(|o| o.value).sum();
+    let claim_fees = channel_value - commitment_fee - claimed;
+    assert!(claim_fees < Amount::from_sat(4_000), "{claim_fees}");
+    let after = node.chain.balance().await;
+    assert_eq!(after.total(), before - funding_fee - commitment_fee - claim_fees);
+    assert_eq!(after.total(), before - funding_fee - channel_value + claimed);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_offered_htlc_comes_back_by_timeout_and_its_output_after_the_delay() {
+    let dir = tempfile::tempdir().unwrap();
+    let chain = RegtestChain::open(dir.path().join("chain")).unwrap();
+    let node_dir = dir.path().join("node");
+    let node = start(&chain, &node_dir).await;
+    let address = node.chain.new_address().await.unwrap();
+    mine(&node, 101, &address.script_pubkey()).await;
+    let before = node.chain.balance().await.total();
+    let (mut a, mut b, funding_tx, funding_fee) = open_channel(&node).await;
+
+    // a offers b a 500,000 sat HTLC expiring 20 blocks from now; both sides commit to it.
+    let expiry = node.chain.best_block().await.height.0 + 20;
+    let htlc = NewHtlc {
+        amount: Msat(500_000_000),
+        payment_hash: PaymentPreimage([4; 32]).hash(),
+        cltv_expiry: CltvExpiry(expiry),
+        onion: OnionPacket::new([0; ONION_PACKET_LEN]),
+        blinding_point: None,
+    };
+    for command in [Command::AddHtlc(htlc), Command::Commit] {
+        let (channel, actions) = a.take().handle_command(command);
+        a.channel = Some(channel);
+        execute(&mut a, &mut b.inbox, actions.unwrap());
+        run(&mut a, &mut b);
+    }
+    let (commitment, htlc_txs) = a.channel().funded().unwrap().holder_commitment_txs().unwrap();
+    assert_eq!(htlc_txs.len(), 1);
+    hand_over(&node, &node_dir, &a, CloseReason::LocalForceClose);
+    node.chain.broadcast(commitment.clone()).await.unwrap();
+    let confirmed = mine(&node, 1, &foreign_script()).await;
+    let status = status_until(&node, |s| s.claims.len() == 2).await;
+    let timeout = status.claims.iter().find(|c| c.kind == "HtlcTimeout").unwrap();
+    assert_eq!(timeout.valid_at, expiry + 1);
+
+    // At the expiry the HTLC-timeout goes out and confirms; its output is swept 144 blocks on.
+    let tip = node.chain.best_block().await.height.0;
+    mine(&node, expiry - tip, &foreign_script()).await;
+    status_until(&node, |s| s.claims.iter().any(|c| c.kind == "HtlcTimeout" && c.broadcast)).await;
+    let htlc_confirmed = mine(&node, 1, &foreign_script()).await;
+    let status = status_until(&node, |s| s.claims.iter().any(|c| c.kind == "SecondStage")).await;
+    let second = status.claims.iter().find(|c| c.kind == "SecondStage").unwrap();
+    assert_eq!(second.valid_at, htlc_confirmed.0 + 144);
+    // to_local (valid at confirmed + 144) and the second stage both come in.
+    let tip = node.chain.best_block().await.height.0;
+    mine(&node, htlc_confirmed.0 + 144 - tip, &foreign_script()).await;
+    assert!(node.chain.best_block().await.height.0 >= confirmed.0 + 144);
+    status_until(&node, |s| s.claims.iter().all(|c| c.broadcast)).await;
+    mine(&node, 1, &foreign_script()).await;
+    status_until(&node, |s| {
+        s.claims.iter().all(|c| c.status == ClaimStatus::Confirmed) && s.claims.len() == 3
+    })
+    .await;
+    mine(&node, 5, &foreign_script()).await;
+    let status = status_until(&node, |s| s.resolved).await;
+
+    // Lost: the push, the funding fee, the commitment fee, the HTLC-timeout's own fee and
+    // the two sweeps' fees.
+    let vout = a.channel().funded().unwrap().setup().funding.outpoint.vout as usize;
+    let commitment_fee =
+        funding_tx.output[vout].value - commitment.output.iter().map(|o| o.value).sum();
+    let htlc_output = commitment.output.iter().find(|o| o.value == Amount::from_sat(500_000));
+    let htlc_tx_fee = htlc_output.unwrap().value - htlc_txs[0].output[0].value;
+    let claimed = |kind: &str| status.claims.iter().find(|c| c.kind == kind).unwrap().amount;
+    let to_local_value = commitment
+        .output
+        .iter()
+        .find(|o| o.script_pubkey.is_p2wsh() && o.value > Amount::from_sat(500_000))
+        .unwrap()
+        .value;
+    let sweep_fees = (to_local_value - claimed("DelayedToLocal"))
+        + (htlc_txs[0].output[0].value - claimed("SecondStage"));
+    let push = Amount::from_sat(PUSH_MSAT / 1000);
+    let after = node.chain.balance().await.total();
+    assert_eq!(after, before - push - funding_fee - commitment_fee - htlc_tx_fee - sweep_fees);
+}
