@@ -460,3 +460,29 @@ async fn a_force_close_confirmed_while_the_node_was_down_for_days_is_still_swept
     mine(&node, 1, &foreign_script()).await;
     status_until(&node, |s| s.resolved).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_close_recorded_but_never_handed_over_is_picked_up_from_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let chain = RegtestChain::open(dir.path().join("chain")).unwrap();
+    let node_dir = dir.path().join("node");
+    let node = start(&chain, &node_dir).await;
+    let address = node.chain.new_address().await.unwrap();
+    mine(&node, 101, &address.script_pubkey()).await;
+    let (a, _b, _, _) = open_channel(&node).await;
+    let funded = a.channel().funded().unwrap();
+    let (commitment, _) = funded.holder_commitment_txs().unwrap();
+    let closed = ClosedChannel::new(
+        funded.setup().channel_id,
+        1,
+        ChannelRecord::new(a.channel()).encode(),
+        &CloseReason::LocalForceClose,
+    );
+    // Only the store write: no MonitorHandle::watch.
+    Store::open(&node_dir).unwrap().write(|w| record_closed_channel(w, &closed)).unwrap();
+    node.chain.broadcast(commitment).await.unwrap();
+    mine(&node, 1, &foreign_script()).await;
+    let status = status_until(&node, |s| !s.claims.is_empty()).await;
+    assert_eq!(status.channel_id, closed.channel_id);
+    assert_eq!(status.claims[0].kind, "DelayedToLocal");
+}

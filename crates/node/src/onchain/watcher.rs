@@ -1,5 +1,6 @@
 //! The monitor task's state and its reactions to chain events (see [`super::MonitorHandle`]).
 
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 use bitcoin::consensus::{deserialize, serialize};
@@ -121,11 +122,13 @@ pub(crate) struct Watcher {
     store: Arc<Mutex<Store>>,
     seed: [u8; 32],
     watched: Vec<Watched>,
+    /// Recorded closes whose record does not decode (reported once).
+    unreadable: HashSet<ChannelId>,
 }
 
 impl Watcher {
     pub(crate) fn new(chain: ChainBackend, store: Arc<Mutex<Store>>, seed: [u8; 32]) -> Watcher {
-        Watcher { chain, store, seed, watched: Vec::new() }
+        Watcher { chain, store, seed, watched: Vec::new(), unreadable: HashSet::new() }
     }
 
     /// Runs `f` in one store transaction, off the async threads.
@@ -157,14 +160,22 @@ impl Watcher {
     }
 
     /// Loads every unresolved closed channel from the store and registers its watches.
+    /// Also called on every block, so a close recorded in the store but never handed to
+    /// [`super::MonitorHandle::watch`] is picked up all the same.
     pub(crate) async fn resume(&mut self) -> Result<(), OnchainError> {
         let channels = self.read(|s| s.unresolved_closed_channels()).await?;
         for channel in channels {
             let id = channel.channel_id;
+            if self.unreadable.contains(&id) || self.watched.iter().any(|w| w.channel_id == id) {
+                continue;
+            }
             let claims = self.read(move |s| s.claims(&id)).await?;
             match self.restore(&channel, &claims) {
                 Ok(watched) => self.add(watched).await,
-                Err(e) => tracing::error!(channel = %id, error = %e, "cannot resume monitoring"),
+                Err(e) => {
+                    tracing::error!(channel = %id, error = %e, "cannot monitor closed channel");
+                    self.unreadable.insert(id);
+                }
             }
         }
         Ok(())
@@ -512,6 +523,7 @@ impl Watcher {
 
     /// On every block: broadcast what became valid, then settle what is deep enough.
     async fn on_block(&mut self, height: BlockHeight) -> Result<(), OnchainError> {
+        self.resume().await?;
         self.broadcast_ready(height.0).await;
         for index in 0..self.watched.len() {
             if self.settled(index, height.0) {
