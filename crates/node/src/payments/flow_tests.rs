@@ -405,6 +405,44 @@ async fn a_failure_at_bob_is_attributed_to_bob() {
 }
 
 #[tokio::test]
+async fn a_forward_dropped_downstream_fails_back_as_bobs_failure() {
+    let mut net = three_nodes(false).await;
+    let issued = invoice(&net.nodes[2], 1_000_000).await;
+    let handle = net.nodes[0].handle.clone();
+    let bolt11 = issued.bolt11.clone();
+    let task =
+        tokio::spawn(async move { handle.pay(&bolt11, None, Duration::from_secs(60)).await });
+    let (channel, id, htlc) = loop {
+        if let Some(added) = net.nodes[0].take_added().pop() {
+            break added;
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    };
+    let add = add_message(channel, id, &htlc);
+    net.nodes[1].with(|h, ops| h.htlc_incoming(ops, &channel, &add, false));
+    // Bob's HTLC to Charlie never gets committed (say, Charlie disconnected first).
+    let (out_channel, out_id, _) = net.nodes[1].take_added().pop().unwrap();
+    net.nodes[1].with(|h, ops| h.htlc_dropped(ops, &out_channel, out_id));
+    for _ in 0..1000 {
+        if !net.step() && task.is_finished() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let err = task.await.unwrap().unwrap_err().to_string();
+    let bob = net.nodes[1].id.to_string();
+    assert!(err.contains(&format!("hop 0 ({bob}) with code temporary_channel_failure")), "{err}");
+    let forwards = net.nodes[1].store().forwards(None).unwrap();
+    assert_eq!(forwards[0].status, ForwardStatus::Failed);
+    // Seen again after a restart, the failed forward fails upstream again, nothing more.
+    let bob_node = net.nodes.remove(1).restart().await;
+    net.nodes.insert(1, bob_node);
+    net.nodes[1].with(|h, ops| h.htlc_incoming(ops, &channel, &add, false));
+    assert!(net.nodes[1].take_added().is_empty());
+    assert!(matches!(net.nodes[1].take_settled().as_slice(), [(_, 0, Removal::Fail(_))]));
+}
+
+#[tokio::test]
 async fn a_failed_route_is_retried_on_the_next_one() {
     let mut net = three_nodes(true).await;
     let issued = invoice(&net.nodes[2], 5_000_000).await;
