@@ -26,7 +26,18 @@ struct Network {
     /// Channel ids: Alice–Bob, Bob–Charlie.
     ab: String,
     bc: String,
-    _dir: tempfile::TempDir,
+    /// Kept (not deleted) when a test fails, for the nodes' logs.
+    dir: Option<tempfile::TempDir>,
+}
+
+impl Drop for Network {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            if let Some(dir) = self.dir.take() {
+                eprintln!("test directory kept for its logs: {}", dir.keep().display());
+            }
+        }
+    }
 }
 
 /// One side of one channel.
@@ -64,10 +75,13 @@ impl Network {
         let amount = CAPACITY_SAT.to_string();
         let ab = alice.ok(&["openchannel", &bob.node_id(), &amount]);
         let bc = bob.ok(&["openchannel", &charlie.node_id(), &amount, "--private"]);
+        for opened in [&ab, &bc] {
+            chain.wait_in_mempool(opened["funding_txid"].as_str().unwrap());
+        }
         let ab = ab["channel_id"].as_str().unwrap().to_owned();
         let bc = bc["channel_id"].as_str().unwrap().to_owned();
         chain.mine(6);
-        let net = Network { chain, alice, bob, charlie, ab, bc, _dir: dir };
+        let net = Network { chain, alice, bob, charlie, ab, bc, dir: Some(dir) };
         net.wait_normal();
         net
     }
@@ -81,6 +95,12 @@ impl Network {
             (&self.charlie, &self.bc),
         ] {
             node.wait_for("channel normal", &["listchannels"], |l| is_normal(l, id));
+        }
+        for (node, peer) in [(&self.alice, &self.bob), (&self.bob, &self.charlie)] {
+            let id = peer.node_id();
+            node.wait_for("the peer connected", &["listpeers"], |l| {
+                l["peers"].as_array().is_some_and(|p| p.iter().any(|p| p["node_id"] == id))
+            });
         }
     }
 
@@ -171,15 +191,29 @@ fn crash_mid_payment(net: &mut Network, victim: Who, delay: Duration) {
     let mut pay = spawn_pay(&net.alice.dir, &bolt11);
     std::thread::sleep(delay);
     net.node(victim).restart();
-    let _ = pay.wait();
+    let pay_succeeded = pay.wait().unwrap().success();
     net.wait_normal();
 
-    let payment = final_payment(&net.alice, &hash);
-    let (alice_after, bob_after) = net.balances();
     let invoices = net.charlie.ok(&["listinvoices"]);
     let invoice = entries(&invoices, "invoices", &hash);
     assert_eq!(invoice.len(), 1, "{invoices}");
+    let listing = net.alice.ok(&["listpayments"]);
+    if entries(&listing, "payments", &hash).is_empty() {
+        // Alice was killed before the payment was recorded: it never started.
+        let context = format!("{victim:?} killed after {delay:?}: no payment");
+        eprintln!("{context}");
+        assert!(matches!(victim, Who::Alice) && !pay_succeeded, "{context}");
+        assert_ne!(invoice[0]["status"], "paid", "{context}");
+        assert_eq!(net.balances(), (alice_before, bob_before), "{context}");
+        return;
+    }
+    let payment = final_payment(&net.alice, &hash);
+    let (alice_after, bob_after) = net.balances();
+    // The invoice's status may lag the payment's by one batch at Charlie.
+    let invoices = net.charlie.ok(&["listinvoices"]);
+    let invoice = entries(&invoices, "invoices", &hash);
     let context = format!("{victim:?} killed after {delay:?}: {payment}");
+    eprintln!("{victim:?} killed after {delay:?}: {}", payment["status"]);
     match payment["status"].as_str() {
         Some("succeeded") => {
             let fee = payment["fee_msat"].as_u64().unwrap();
@@ -197,12 +231,30 @@ fn crash_mid_payment(net: &mut Network, victim: Who, delay: Duration) {
     }
 }
 
+/// How long one payment takes from `shandian pay` starting to its exit (the median of 3).
+fn payment_duration(net: &Network) -> Duration {
+    let mut times: Vec<Duration> = (0..3)
+        .map(|_| {
+            let invoice = net.charlie.ok(&["invoice", &AMOUNT_MSAT.to_string(), "timing"]);
+            let started = Instant::now();
+            net.alice.ok(&["pay", invoice["bolt11"].as_str().unwrap()]);
+            started.elapsed()
+        })
+        .collect();
+    times.sort();
+    times[1]
+}
+
 #[test]
 fn kill_9_mid_payment_at_each_hop_and_restart() {
     let mut net = Network::start();
-    for delay in [0, 15, 60] {
+    // Kill at fractions of a payment's duration, so the HTLC is on its way out, at Bob, at
+    // Charlie or on its way back, depending on the run.
+    let duration = payment_duration(&net);
+    eprintln!("a payment takes {duration:?}");
+    for percent in [20u32, 45, 70, 95] {
         for victim in [Who::Bob, Who::Alice, Who::Charlie] {
-            crash_mid_payment(&mut net, victim, Duration::from_millis(delay));
+            crash_mid_payment(&mut net, victim, duration * percent / 100);
         }
     }
     // After all that, a plain payment still works end to end.
@@ -229,12 +281,23 @@ fn kill_9_mid_close_and_restart() {
         channel(l, &net.ab).is_some_and(|c| c["state"] == "normal" || c["closing_txid"].is_string())
     });
     if !channel(&listing, &net.ab).is_some_and(|c| c["closing_txid"].is_string()) {
-        net.alice.ok(&["closechannel", &net.ab]);
+        // Not closed before the kill: close again once Bob is back.
+        let bob_id = net.bob.node_id();
+        net.alice.wait_for("Bob reconnected", &["listpeers"], |l| {
+            l["peers"].as_array().is_some_and(|p| p.iter().any(|p| p["node_id"] == bob_id))
+        });
+        // Reestablishing takes a round trip after the connection: retry until it is done.
+        let deadline = Instant::now() + WAIT;
+        while !net.alice.run(&["closechannel", &net.ab]).status.success() {
+            assert!(Instant::now() < deadline, "closechannel kept failing");
+            std::thread::sleep(Duration::from_millis(200));
+        }
     }
     let closing = net.alice.wait_for("a closing tx", &["listchannels"], |l| {
         channel(l, &net.ab).is_some_and(|c| c["closing_txid"].is_string())
     });
     let txid = channel(&closing, &net.ab).unwrap()["closing_txid"].as_str().unwrap().to_owned();
+    net.chain.wait_in_mempool(&txid);
     net.chain.mine(1);
     let tx = net.chain.rpc("getrawtransaction", serde_json::json!([txid, true]));
     // Bob's side is empty (nothing was paid), so every output is Alice's: her side minus the

@@ -278,7 +278,8 @@ fn routes(
     payments: &PaymentsHandle,
 ) -> Router<ApiState> {
     let info = DaemonInfo { chain: chain.clone(), channels: channels.clone() };
-    api::module_routes()
+    api::peer_routes()
+        .merge(api::module_routes())
         .layer(Extension(chain.clone()))
         .layer(Extension(channels.clone()))
         .layer(Extension(payments.clone()))

@@ -84,6 +84,19 @@ impl ChainProcess {
         self.mine_to(n, &address.to_string());
     }
 
+    /// Waits until `txid` is in the mempool (broadcasts may be asynchronous).
+    pub fn wait_in_mempool(&self, txid: &str) {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let mempool = self.rpc("getrawmempool", json!([]));
+            if mempool.as_array().unwrap().iter().any(|t| t == txid) {
+                return;
+            }
+            assert!(Instant::now() < deadline, "{txid} never reached the mempool");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     pub fn height(&self) -> u64 {
         self.rpc("getblockcount", json!([])).as_u64().unwrap()
     }

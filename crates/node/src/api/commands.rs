@@ -12,6 +12,8 @@ use serde_json::{json, Value};
 
 use super::error::CommandError;
 use super::ApiState;
+use shandian_types::NodeId;
+
 use crate::daemon::DaemonInfo;
 use crate::PeerInfo;
 
@@ -95,6 +97,7 @@ pub(super) struct ConnectParams {
 /// connected (redialled) until `disconnect`.
 pub(super) async fn connect(
     State(api): State<ApiState>,
+    daemon: Option<Extension<DaemonInfo>>,
     Params(params): Params<ConnectParams>,
 ) -> Reply {
     let text = params.peer.clone();
@@ -108,12 +111,34 @@ pub(super) async fn connect(
     }
     let attempt = api.node.connect_now(node_id, addr);
     match tokio::time::timeout(api.connect_timeout, attempt).await {
-        Ok(Ok(peer)) => Ok(Json(peer_json(&peer))),
+        Ok(Ok(peer)) => {
+            if let Some(Extension(daemon)) = daemon {
+                remember_address(&daemon, node_id, addr).await;
+            }
+            Ok(Json(peer_json(&peer)))
+        }
         Ok(Err(crate::ConnectionError::Shutdown)) => Err(CommandError::ShuttingDown),
         Ok(Err(reason)) => {
             Err(CommandError::ConnectFailed { peer: params.peer, reason: reason.to_string() })
         }
         Err(_) => Err(CommandError::ConnectTimeout(params.peer)),
+    }
+}
+
+/// Stores the address a user connected to, so the node redials it after a restart (for the
+/// peers it has channels with).
+async fn remember_address(daemon: &DaemonInfo, node_id: PublicKey, addr: std::net::SocketAddr) {
+    let saved = daemon
+        .channels
+        .execute(move |ops| {
+            let address = addr.to_string();
+            ops.store().save_peer(&NodeId::from(node_id), Some(&address), ops.now())
+        })
+        .await;
+    match saved {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::warn!(peer = %node_id, "cannot save the peer's address: {e}"),
+        Err(e) => tracing::warn!(peer = %node_id, "cannot save the peer's address: {e}"),
     }
 }
 

@@ -9,8 +9,9 @@
 //!   `{"error": {"code": "<snake_case kind>", "message": "<one line>"}}` ([`CommandError`]).
 //!
 //! The peer commands (getinfo, connect, ...) are in `commands.rs`; the channel, payment and
-//! wallet commands live next to their owners' code and come in as extra routes, each with its
-//! handle as an `Extension` ([`ApiServer::start_with_routes`]; the daemon composes them).
+//! wallet commands live next to their owners' code (`*_commands.rs`, each with a `routes()`).
+//! The daemon merges them all and layers each module's handle on as an `Extension`
+//! (`crate::daemon`).
 
 mod auth;
 pub mod channel_commands;
@@ -78,17 +79,21 @@ pub(crate) fn module_routes() -> Router<ApiState> {
         .merge(wallet_commands::routes())
 }
 
-/// The routes: `POST /v1/<command>` for the peer commands and `extra`, all behind the token
-/// check.
-fn router(state: ApiState, extra: Router<ApiState>) -> Router {
+/// The peer commands (what a node without channels serves).
+pub(crate) fn peer_routes() -> Router<ApiState> {
     Router::new()
-        .merge(extra)
         .route("/v1/getinfo", post(commands::getinfo))
         .route("/v1/connect", post(commands::connect))
         .route("/v1/disconnect", post(commands::disconnect))
         .route("/v1/listpeers", post(commands::listpeers))
         .route("/v1/stop", post(commands::stop))
         .route("/v1/decodeinvoice", post(commands::decodeinvoice))
+}
+
+/// `routes` (each `POST /v1/<command>`), with JSON answers for unknown commands and methods,
+/// all behind the token check.
+fn router(state: ApiState, routes: Router<ApiState>) -> Router {
+    routes
         .fallback(|uri: axum::http::Uri| async move {
             let command = uri.path().strip_prefix("/v1/").unwrap_or(uri.path()).to_owned();
             CommandError::UnknownCommand(command)
@@ -115,16 +120,16 @@ impl ApiServer {
         node_config: &NodeConfig,
         config: ApiConfig,
     ) -> Result<ApiServer, ServeError> {
-        ApiServer::start_with_routes(node, node_config, config, Router::new()).await
+        ApiServer::start_with_routes(node, node_config, config, peer_routes()).await
     }
 
-    /// As [`ApiServer::start`], also serving `extra` (routes under `/v1/`, with whatever
-    /// `Extension`s their handlers need already layered on).
+    /// As [`ApiServer::start`], serving `routes` (under `/v1/`, with whatever `Extension`s
+    /// their handlers need already layered on) instead of only the peer commands.
     pub async fn start_with_routes(
         node: NodeHandle,
         node_config: &NodeConfig,
         config: ApiConfig,
-        extra: Router<ApiState>,
+        routes: Router<ApiState>,
     ) -> Result<ApiServer, ServeError> {
         if !config.listen.ip().is_loopback() && !config.allow_remote {
             return Err(ServeError::NotLoopback(config.listen));
@@ -146,7 +151,7 @@ impl ApiServer {
         write_address(&address_file, addr)?;
         let (shutdown, mut shutdown_rx) = watch::channel(false);
         let serve =
-            axum::serve(listener, router(state, extra)).with_graceful_shutdown(async move {
+            axum::serve(listener, router(state, routes)).with_graceful_shutdown(async move {
                 let _ = shutdown_rx.wait_for(|stop| *stop).await;
             });
         let task = tokio::spawn(async move {
