@@ -149,7 +149,10 @@ async fn reconnect_and_restart_keep_the_channel() {
 
     // Restart A (the one that dialled): it restores the channel, redials B from the stored
     // address, and the channel comes back through channel_reestablish.
-    let before = a.channel(&id).await.unwrap();
+    let settled = |c: &shandian_node::channels::ChannelInfo| {
+        (c.local_msat, c.remote_msat) == (901_000_000, 99_000_000)
+    };
+    let before = a.wait_channel(&id, "settled", settled).await;
     a.stop().await;
     let a = start(&chain, &a_dir).await;
     let after = a.wait_channel(&id, "restored", |c| c.state == "normal").await;

@@ -53,6 +53,9 @@ pub(crate) struct State {
     pub(crate) best_block: BlockHeight,
     pub(crate) keys: KeyIndexes,
     pub(crate) waiters: Waiters,
+    /// Peers' `channel_update`s for short channel ids we do not know yet (their block may
+    /// reach the peer before us), applied once we do.
+    pub(crate) early_updates: HashMap<ShortChannelId, (PublicKey, shandian_wire::ChannelUpdate)>,
 }
 
 /// Something the batch must act on after the input that caused it.
@@ -105,7 +108,8 @@ pub(crate) async fn start(
     let ChannelsStart { node, chain, store, seed, handler, monitor } = start;
     let config = node.config().clone();
     let best_block = chain.best_height().await;
-    let loaded = super::restore::load(&store, &seed, &config.data_dir)?;
+    let mut loaded = super::restore::load(&store, &seed, &config.data_dir)?;
+    super::restore::locate_funding(chain.as_ref(), &mut loaded.entries, &inputs).await;
     let (outbox, outbox_rx) = mpsc::unbounded_channel();
     let runtime = tokio::runtime::Handle::current();
     runtime.spawn(run_outbox(node.clone(), outbox_rx));
@@ -138,13 +142,17 @@ pub(crate) async fn start(
         best_block,
         keys: loaded.keys,
         waiters: Waiters::default(),
+        early_updates: HashMap::new(),
     };
     for entry in loaded.entries {
         if let Some(id) = super::summary::id_of(&entry) {
+            if let Some(scid) = entry.short_channel_id() {
+                state.by_scid.insert(scid, id);
+            }
             state.entries.insert(id, entry);
         }
     }
-    super::restore::resume(&env, &state, &loaded.peers);
+    super::restore::redial(&env, &loaded.peers);
     let (stopped_tx, stopped) = watch::channel(false);
     let actor = Actor { env, state, handler, store, queue };
     std::thread::Builder::new()

@@ -20,6 +20,9 @@ use crate::store::StoreError;
 use crate::switch::HtlcHandler;
 use crate::PeerInfo;
 
+/// The most peer `channel_update`s kept for channels not located yet.
+const MAX_EARLY_UPDATES: usize = 256;
+
 impl Ops<'_, '_> {
     fn channels_with(&self, peer: &PublicKey) -> Vec<ChannelId> {
         let mut ids: Vec<_> =
@@ -161,7 +164,18 @@ impl Ops<'_, '_> {
     }
 
     fn peer_channel_update(&mut self, peer: PublicKey, update: &ChannelUpdate) {
-        let Some(id) = self.state.by_scid.get(&update.short_channel_id).copied() else { return };
+        let Some(id) = self.state.by_scid.get(&update.short_channel_id).copied() else {
+            // Kept (bounded) if the peer has a channel with us that is not located yet.
+            let expected = self.state.entries.values().any(|e| {
+                e.peer == peer
+                    && e.confirmation.is_none()
+                    && e.channel().is_some_and(|c| c.funded().is_some())
+            });
+            if expected && self.state.early_updates.len() < MAX_EARLY_UPDATES {
+                self.state.early_updates.insert(update.short_channel_id, (peer, update.clone()));
+            }
+            return;
+        };
         let Some(entry) = self.state.entries.get_mut(&id) else { return };
         if entry.peer != peer {
             return;
@@ -317,7 +331,11 @@ impl Ops<'_, '_> {
         entry.confirmation = Some(Confirmation { tx: tx.clone(), height, tx_index });
         if let Some(scid) = entry.short_channel_id() {
             self.state.by_scid.insert(scid, channel_id);
+            if let Some((peer, update)) = self.state.early_updates.remove(&scid) {
+                self.peer_channel_update(peer, &update);
+            }
         }
+        let Some(entry) = self.state.entries.get(&channel_id) else { return };
         // A restored channel learns its short channel id only now: tell the peer our policy.
         if matches!(entry.channel(), Some(Channel::Normal(_))) && entry.reestablished {
             self.send_channel_update(channel_id);

@@ -236,7 +236,12 @@ impl Ops<'_, '_> {
                 // BOLT 2 forgets channels that are not funded yet across restarts.
                 continue;
             }
-            let bytes = shandian_channel::ChannelRecord::new(channel).encode();
+            // The channel's last Persist record is exactly what must be durable (later
+            // actions of the batch were bare updates); reusing it saves cloning the channel.
+            let bytes = match self.batch.snapshots.remove(&channel_id) {
+                Some(record) => record.encode(),
+                None => shandian_channel::ChannelRecord::new(channel).encode(),
+            };
             if entry.update_seq == 0 {
                 // A new channel: remember where we reached its peer, to redial after a
                 // restart (only an address we dialled is one it listens on).

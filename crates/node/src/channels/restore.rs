@@ -8,7 +8,7 @@ use bitcoin::secp256k1::PublicKey;
 use shandian_channel::{ChannelRecord, ChannelSigner};
 use shandian_tx::InMemorySigner;
 
-use super::actor::{Env, State};
+use super::actor::Env;
 use super::inbox::Input;
 use super::keys::KeyIndexes;
 use super::state::Entry;
@@ -82,25 +82,38 @@ pub(crate) fn load(
     Ok(Loaded { entries, keys, peers })
 }
 
-/// Redials the peers of restored channels and looks up where their funding confirmed (the
-/// short channel id, and the depth for channels still waiting).
-pub(crate) fn resume(env: &Env, state: &State, peers: &[(PublicKey, SocketAddr)]) {
+/// Looks up where each restored channel's funding transaction confirmed: its short channel
+/// id before any peer message can name it. A channel still waiting for its depth gets the
+/// position as an input instead, so the first batch checks the depth.
+pub(crate) async fn locate_funding(
+    chain: &dyn super::ChannelChain,
+    entries: &mut [Entry],
+    inputs: &tokio::sync::mpsc::UnboundedSender<Input>,
+) {
+    for entry in entries.iter_mut() {
+        let Some(txid) = entry.funding_txid else { continue };
+        let Some((tx, height, tx_index)) = chain.transaction_position(txid).await else {
+            continue;
+        };
+        let waiting =
+            matches!(entry.channel(), Some(shandian_channel::Channel::AwaitingConfirmation(_)));
+        match (waiting, super::summary::id_of(entry)) {
+            (true, Some(channel_id)) => {
+                let tx = Box::new(tx);
+                let height = height.0;
+                let _ = inputs.send(Input::FundingPosition { channel_id, tx, height, tx_index });
+            }
+            _ => {
+                entry.confirmation =
+                    Some(super::state::Confirmation { tx, height: height.0, tx_index })
+            }
+        }
+    }
+}
+
+/// Redials the peers of restored channels.
+pub(crate) fn redial(env: &Env, peers: &[(PublicKey, SocketAddr)]) {
     for (peer, addr) in peers {
         env.node.connect(*peer, *addr);
-    }
-    for (channel_id, entry) in &state.entries {
-        let Some(txid) = entry.funding_txid else { continue };
-        let (chain, inputs, channel_id) = (env.chain.clone(), env.inputs.clone(), *channel_id);
-        env.runtime.spawn(async move {
-            if let Some((tx, height, tx_index)) = chain.transaction_position(txid).await {
-                let tx = Box::new(tx);
-                let _ = inputs.send(Input::FundingPosition {
-                    channel_id,
-                    tx,
-                    height: height.0,
-                    tx_index,
-                });
-            }
-        });
     }
 }

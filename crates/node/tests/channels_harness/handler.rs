@@ -26,6 +26,8 @@ pub struct Seen {
     pub blocks: Vec<BlockHeight>,
     /// Fail the batch (as a store error would) when an incoming HTLC arrives.
     pub fail_store: bool,
+    /// Told when our HTLC paying this hash is fulfilled.
+    pub waiters: HashMap<PaymentHash, tokio::sync::oneshot::Sender<()>>,
 }
 
 /// Fulfils what it can, fails the rest.
@@ -64,7 +66,11 @@ impl HtlcHandler for TestHandler {
         htlc_id: u64,
         preimage: PaymentPreimage,
     ) -> Result<(), StoreError> {
-        self.0.lock().unwrap().fulfilled.push((*channel_id, htlc_id, preimage));
+        let mut seen = self.0.lock().unwrap();
+        seen.fulfilled.push((*channel_id, htlc_id, preimage));
+        if let Some(waiter) = seen.waiters.remove(&preimage.hash()) {
+            let _ = waiter.send(());
+        }
         Ok(())
     }
 
