@@ -42,6 +42,9 @@ pub enum ClaimKind {
     JusticeToLocal,
     /// A revoked commitment's HTLC output, with the revocation key.
     JusticeHtlc,
+    /// The output of an HTLC transaction the counterparty spent a revoked commitment's HTLC
+    /// output with, with the revocation key.
+    JusticeSecondStage,
 }
 
 /// One signed transaction taking one output.
@@ -175,11 +178,13 @@ impl ChannelMonitor {
         let close = self.classify(spender)?;
         let mut resolution = Resolution { close, claims: Vec::new(), unclaimed: Vec::new() };
         match close {
-            Close::Cooperative | Close::Unrecognised { .. } => {}
+            Close::Cooperative => {}
             Close::HolderLatest { .. } => {
                 self.holder_claims(spender, confirmed_at, policy, &mut resolution)?
             }
-            Close::Counterparty { .. } => {
+            // A state we do not know (after data loss, the counterparty's newer one): with
+            // static_remotekey our to_remote is still ours, found by its script.
+            Close::Counterparty { .. } | Close::Unrecognised { .. } => {
                 self.to_remote_claim(spender, confirmed_at, policy, &mut resolution)?
             }
             Close::RevokedCounterparty { commitment_number } => self.justice_claims(
@@ -311,18 +316,7 @@ impl ChannelMonitor {
         out: &mut Resolution,
     ) -> Result<(), Error> {
         let Some(secret) = self.revocation_secret(number) else { return Ok(()) };
-        let point = per_commitment_point(&self.secp, &secret)?;
-        let setup = self.funded.setup();
-        let keys = CommitmentKeys::derive(
-            &self.secp,
-            &point,
-            &setup.counterparty_pubkeys,
-            &setup.holder_pubkeys,
-        )?;
-        // The delay we imposed on the counterparty's outputs.
-        let their_delay = self.funded.log().limits().holder.to_self_delay;
-        let to_local =
-            to_local_script(&keys.revocation_pubkey, their_delay, &keys.local_delayed_pubkey);
+        let (keys, to_local) = self.revoked_keys(&secret)?;
         let htlc_scripts = self.known_htlc_scripts(&keys);
         let txid = commitment.compute_txid();
         let valid_at = after(confirmed_at, 1);
@@ -343,6 +337,73 @@ impl ChannelMonitor {
             self.push_sweep(kind, input, valid_at, confirmed_at, policy, out)?;
         }
         self.to_remote_claim(commitment, confirmed_at, policy, out)
+    }
+
+    /// The counterparty spent an HTLC output of its revoked `commitment` with `htlc_tx` (an
+    /// HTLC-success or -timeout transaction we pre-signed), confirmed at `confirmed_at`: its
+    /// output pays the revoked commitment's `to_local` script, which the revocation key
+    /// opens at once. `None` if `htlc_tx` pays nothing we can take (or not enough to sweep).
+    pub fn claim_revoked_second_stage(
+        &self,
+        commitment: &Transaction,
+        htlc_tx: &Transaction,
+        confirmed_at: BlockHeight,
+        policy: &SweepPolicy,
+    ) -> Result<Option<Claim>, Error> {
+        let Close::RevokedCounterparty { commitment_number } = self.classify(commitment)? else {
+            return Ok(None);
+        };
+        let commitment_txid = commitment.compute_txid();
+        if !htlc_tx.input.iter().any(|i| i.previous_output.txid == commitment_txid) {
+            return Ok(None);
+        }
+        let Some(secret) = self.revocation_secret(commitment_number) else { return Ok(None) };
+        let (_, to_local) = self.revoked_keys(&secret)?;
+        let txid = htlc_tx.compute_txid();
+        let mut out =
+            Resolution { close: Close::Cooperative, claims: Vec::new(), unclaimed: Vec::new() };
+        for (vout, output) in htlc_tx.output.iter().enumerate() {
+            if output.script_pubkey != p2wsh(&to_local) {
+                continue;
+            }
+            let input = SweepInput {
+                outpoint: OutPoint { txid, vout: u32::try_from(vout).unwrap_or(u32::MAX) },
+                value: output.value,
+                witness_script: to_local.clone(),
+                path: SpendPath::RevokedToLocal { per_commitment_secret: secret },
+            };
+            let valid_at = after(confirmed_at, 1);
+            self.push_sweep(
+                ClaimKind::JusticeSecondStage,
+                input,
+                valid_at,
+                confirmed_at,
+                policy,
+                &mut out,
+            )?;
+        }
+        Ok(out.claims.pop())
+    }
+
+    /// The keys of the counterparty's commitment revoked by `secret`, and its `to_local`
+    /// script (also the output script of its HTLC transactions).
+    fn revoked_keys(
+        &self,
+        secret: &PerCommitmentSecret,
+    ) -> Result<(CommitmentKeys, ScriptBuf), Error> {
+        let point = per_commitment_point(&self.secp, secret)?;
+        let setup = self.funded.setup();
+        let keys = CommitmentKeys::derive(
+            &self.secp,
+            &point,
+            &setup.counterparty_pubkeys,
+            &setup.holder_pubkeys,
+        )?;
+        // The delay we imposed on the counterparty's outputs.
+        let their_delay = self.funded.log().limits().holder.to_self_delay;
+        let to_local =
+            to_local_script(&keys.revocation_pubkey, their_delay, &keys.local_delayed_pubkey);
+        Ok((keys, to_local))
     }
 
     /// The scripts every HTLC we still know of would have on a counterparty commitment with

@@ -23,8 +23,10 @@ pub enum Close {
         /// Its commitment number.
         commitment_number: u64,
     },
-    /// A commitment we cannot act on (an older one of ours, which should never be
-    /// broadcast: its outputs are the counterparty's to punish).
+    /// A commitment of a state we do not know: the counterparty's newer than our record
+    /// (we lost data), or an old one of ours (whose `to_local` the counterparty may punish).
+    /// Only our `to_remote` is claimed (found by its script, as `option_static_remotekey`
+    /// allows).
     Unrecognised {
         /// Its commitment number.
         commitment_number: u64,

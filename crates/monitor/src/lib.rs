@@ -10,7 +10,8 @@
 //! | a cooperative close | none: the closing transaction already paid us |
 //! | our latest commitment | `to_local` after `to_self_delay` (CSV); our offered HTLCs by the signed HTLC-timeout transactions after their expiry, HTLCs we know the preimage of by HTLC-success ([`ChannelMonitor::claim_second_stage`] then sweeps their outputs after the delay) |
 //! | the counterparty's current or next commitment | our `to_remote` (`option_static_remotekey` P2WPKH, or the anchors CSV-1 script) |
-//! | a revoked counterparty commitment | justice: `to_local` and every HTLC output we can recognise, with the revocation key, and our `to_remote` |
+//! | a revoked counterparty commitment | justice: `to_local` and every HTLC output we can recognise, with the revocation key, and our `to_remote`; if the counterparty gets an HTLC transaction in first, its output ([`ChannelMonitor::claim_revoked_second_stage`]) |
+//! | a commitment of a state we do not know (we lost data) | our `to_remote`, found by its script |
 //!
 //! One claim spends one output, so a claim the counterparty races (an HTLC it takes by
 //! preimage) never blocks the others. Fees come from the caller's feerate and the expected

@@ -266,3 +266,51 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn after_data_loss_the_counterpartys_newer_commitment_still_pays_our_to_remote() {
+    let mut pair = busy_pair(false);
+    // a's monitor from an old record: the state moves on twice after it.
+    let stale = monitor(&pair.a);
+    pair.settle_incoming(false, false);
+    pair.command(false, Command::Commit).unwrap();
+    pair.run();
+    pair.settle_incoming(true, false);
+    pair.command(true, Command::Commit).unwrap();
+    pair.run();
+    let (newer, _) = pair.b.channel().funded().unwrap().holder_commitment_txs().unwrap();
+    let resolution = stale.resolve(&newer, CONFIRMED, &policy()).unwrap();
+    assert!(matches!(resolution.close, Close::Unrecognised { .. }), "{:?}", resolution.close);
+    let [to_remote] = &resolution.claims[..] else { panic!("{:?}", resolution.claims) };
+    assert_eq!(to_remote.kind, ClaimKind::ToRemote);
+    check(to_remote);
+}
+
+#[test]
+fn the_output_of_a_revoked_htlc_transaction_is_taken_too() {
+    let mut pair = busy_pair(false);
+    // b keeps its commitment and the HTLC-timeout for the HTLC it offered, then revokes.
+    let (revoked, revoked_htlc_txs) =
+        pair.b.channel().funded().unwrap().holder_commitment_txs().unwrap();
+    pair.add(true, 20_000_000).unwrap();
+    pair.command(true, Command::Commit).unwrap();
+    pair.run();
+    let [timeout] = &revoked_htlc_txs[..] else { panic!("b's HTLC-timeout") };
+    kernel_verify(
+        timeout,
+        &[revoked.output[timeout.input[0].previous_output.vout as usize].clone()],
+    );
+    let a = monitor(&pair.a);
+    let claim = a
+        .claim_revoked_second_stage(&revoked, timeout, CONFIRMED, &policy())
+        .unwrap()
+        .expect("the HTLC-timeout's output is ours");
+    assert_eq!(claim.kind, ClaimKind::JusticeSecondStage);
+    assert_eq!(claim.valid_at, BlockHeight(CONFIRMED.0 + 1));
+    assert_eq!(claim.spends, bitcoin::OutPoint { txid: timeout.compute_txid(), vout: 0 });
+    check(&claim);
+    // Not a revoked commitment, or a transaction not spending it: nothing.
+    let (current, _) = pair.b.channel().funded().unwrap().holder_commitment_txs().unwrap();
+    assert_eq!(a.claim_revoked_second_stage(&current, timeout, CONFIRMED, &policy()), Ok(None));
+    assert_eq!(a.claim_revoked_second_stage(&revoked, &current, CONFIRMED, &policy()), Ok(None));
+}

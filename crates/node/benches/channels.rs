@@ -2,8 +2,8 @@
 //! SQLite store on (WAL, synchronous=FULL), one channel (funded on the in-memory test chain:
 //! the chain plays no part in payments), HTLCs offered as independent
 //! `execute` calls (as the payment logic would) and fulfilled by the peer's handler. Each
-//! iteration sends `WAVE` payments at once and waits until all are fulfilled; iterations
-//! alternate direction so the balances stay put. What batching buys: many HTLCs share one
+//! iteration sends a wave of N payments at once and waits until all are fulfilled;
+//! iterations alternate direction so the balances stay put. What batching buys: many HTLCs share one
 //! `commitment_signed`/`revoke_and_ack` round and one fsync per batch on each side.
 
 // Shared with other tests; each uses part of it.
@@ -21,11 +21,11 @@ use std::time::{Duration, Instant};
 use bitcoin::Amount;
 use channels_harness::memory_chain::MemoryChain;
 use channels_harness::node::{new_htlc, node_config, TestNode, WAIT};
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use shandian_types::{ChannelId, CltvExpiry, Msat, PaymentPreimage};
 
 /// Payments in flight per iteration (below the 483-HTLC limit per direction).
-const WAVE: u32 = 400;
+const WAVES: [u32; 3] = [25, 100, 400];
 /// Above the dust limit: every HTLC gets its own output and signature.
 const AMOUNT: Msat = Msat(5_000_000);
 
@@ -69,10 +69,16 @@ fn preimage_of(n: u64) -> PaymentPreimage {
 }
 
 /// Sends one wave from `from` to `to`; returns when every payment is fulfilled.
-async fn wave(from: &TestNode, to: &TestNode, channel: ChannelId, first: u64) -> Duration {
+async fn wave(
+    from: &TestNode,
+    to: &TestNode,
+    channel: ChannelId,
+    first: u64,
+    size: u32,
+) -> Duration {
     {
         let mut seen = to.seen.0.lock().unwrap();
-        for n in first..first + u64::from(WAVE) {
+        for n in first..first + u64::from(size) {
             let p = preimage_of(n);
             seen.preimages.insert(p.hash(), p);
         }
@@ -80,7 +86,7 @@ async fn wave(from: &TestNode, to: &TestNode, channel: ChannelId, first: u64) ->
     let done_before = from.seen.0.lock().unwrap().fulfilled.len();
     let start = Instant::now();
     let mut sends = Vec::new();
-    for n in first..first + u64::from(WAVE) {
+    for n in first..first + u64::from(size) {
         let channels = from.channels.clone();
         let hash = preimage_of(n).hash();
         sends.push(tokio::spawn(async move {
@@ -95,7 +101,7 @@ async fn wave(from: &TestNode, to: &TestNode, channel: ChannelId, first: u64) ->
     for send in sends {
         send.await.unwrap().unwrap().expect("htlc offered");
     }
-    let target = done_before + WAVE as usize;
+    let target = done_before + size as usize;
     while from.seen.0.lock().unwrap().fulfilled.len() < target {
         tokio::time::sleep(Duration::from_micros(200)).await;
     }
@@ -108,20 +114,23 @@ fn payments(c: &mut Criterion) {
     let mut setup = runtime.block_on(setup());
     let mut group = c.benchmark_group("channel_payments");
     group.sample_size(10);
-    group.throughput(Throughput::Elements(u64::from(WAVE)));
-    group.bench_function("wave_400_loopback_tcp", |b| {
-        b.iter_custom(|iters| {
-            let mut total = Duration::ZERO;
-            for _ in 0..iters {
-                let s = &mut setup;
-                let (from, to) = if s.next % 2 == 0 { (&s.a, &s.b) } else { (&s.b, &s.a) };
-                let first = s.next * u64::from(WAVE);
-                total += runtime.block_on(wave(from, to, s.channel, first));
-                s.next += 1;
-            }
-            total
-        })
-    });
+    for size in WAVES {
+        group.throughput(Throughput::Elements(u64::from(size)));
+        group.bench_with_input(BenchmarkId::new("wave_loopback_tcp", size), &size, |b, &size| {
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    let s = &mut setup;
+                    let (from, to) = if s.next % 2 == 0 { (&s.a, &s.b) } else { (&s.b, &s.a) };
+                    // Preimages never repeat: each iteration takes a fresh range.
+                    let first = s.next * 1000;
+                    total += runtime.block_on(wave(from, to, s.channel, first, size));
+                    s.next += 1;
+                }
+                total
+            })
+        });
+    }
     group.finish();
 }
 

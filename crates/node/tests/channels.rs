@@ -1,7 +1,7 @@
 //! The channel manager on the embedded regtest chain, through the node's chain backend and
 //! wallet: a wallet-funded channel confirms and becomes ready on both sides, HTLCs move,
 //! the fundee restarts and the channel comes back, a cooperative close returns the funds
-//! to both wallets, and a force close confirms our commitment.
+//! to both wallets, and after a force close the monitors sweep both sides' outputs.
 
 mod channels_harness;
 
@@ -81,7 +81,7 @@ async fn wallet_funded_channel_pays_restarts_and_closes_cooperatively() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn force_close_confirms_the_commitment() {
+async fn force_close_confirms_and_the_monitor_sweeps_after_the_delay() {
     let dir = tempfile::tempdir().unwrap();
     let chain = RegtestChain::open(dir.path().join("chain")).unwrap();
     let a = RegtestNode::start(&chain, &dir.path().join("a")).await;
@@ -91,7 +91,9 @@ async fn force_close_confirms_the_commitment() {
     b.seen.0.lock().unwrap().preimages.insert(p.hash(), p);
     a.offer(id, Msat(50_000_000), p.hash()).await;
     a.wait_seen("fulfilled", |s| s.fulfilled.len() == 1).await;
+    b.wait_channel(&id, "settled", |c| c.local_msat == 50_000_000).await;
 
+    let (a_before, b_before) = (a.chain.balance().await.total(), b.chain.balance().await.total());
     let closing = a.channels.close_channel(id, true).await.expect("force closes");
     a.wait_channel(&id, "closed", |c| c.state == "closed").await;
     mine(&chain, &[&a, &b], 1, &foreign_script()).await;
@@ -102,6 +104,40 @@ async fn force_close_confirms_the_commitment() {
         assert!(store.load_channels().unwrap().is_empty());
         assert_eq!(store.archived_channels().unwrap().len(), 1);
     }
+
+    // The monitors: B takes its to_remote at once, A its to_local after B's to_self_delay.
+    let a_claim = wait_claim(&a, "DelayedToLocal").await;
+    let b_claim = wait_claim(&b, "ToRemote").await;
+    let tip = chain.tip().height;
+    mine(&chain, &[&a, &b], a_claim.valid_at.saturating_sub(tip) + 2, &foreign_script()).await;
+    for (node, claim) in [(&a, &a_claim), (&b, &b_claim)] {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while !node.monitor.status().await.iter().flat_map(|s| &s.claims).any(|c| {
+            c.txid == claim.txid && c.status == shandian_node::store::ClaimStatus::Confirmed
+        }) {
+            assert!(tokio::time::Instant::now() < deadline, "claim {} never confirmed", claim.kind);
+            mine(&chain, &[&a, &b], 1, &foreign_script()).await;
+        }
+    }
+    // What each wallet got back: B its 50,000 sat less the sweep fee, A the rest of the
+    // channel less the commitment and sweep fees.
+    assert_eq!(b.chain.balance().await.total() - b_before, b_claim.amount);
+    assert!(b_claim.amount > Amount::from_sat(49_000) && b_claim.amount < Amount::from_sat(50_000));
+    assert_eq!(a.chain.balance().await.total() - a_before, a_claim.amount);
+    assert!(a_claim.amount > Amount::from_sat(940_000), "{a_claim:?}");
     a.stop().await;
     b.stop().await;
+}
+
+/// Waits until the node's monitor has a claim of `kind`.
+async fn wait_claim(node: &RegtestNode, kind: &str) -> shandian_node::onchain::ClaimInfo {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let status = node.monitor.status().await;
+        if let Some(claim) = status.iter().flat_map(|s| &s.claims).find(|c| c.kind == kind) {
+            return claim.clone();
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no {kind} claim: {status:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }

@@ -128,6 +128,10 @@ async fn reconnect_and_restart_keep_the_channel() {
     let a = start(&chain, &a_dir).await;
     let b = start(&chain, &b_dir).await;
     let id = open_ready(&chain, &a, &b, Msat(100_000_000)).await.channel_id;
+    // The peer we dialled is remembered with its address as soon as the channel exists.
+    let peers = Store::open(&a_dir).unwrap().peers().unwrap();
+    let expected = b.node.listen_addr().to_string();
+    assert!(peers.iter().any(|p| p.address.as_deref() == Some(expected.as_str())), "{peers:?}");
     let p = preimage(1);
     b.seen.0.lock().unwrap().preimages.insert(p.hash(), p);
     a.offer(id, Msat(5_000_000), p.hash()).await;
@@ -225,6 +229,9 @@ async fn inbound_opens_respect_the_limits() {
     assert!(matches!(err, ChannelsError::ChannelClosed { .. }), "{err}");
     let ok = a.channels.open_channel(b.id(), Amount::from_sat(400_000), Msat::ZERO, true).await;
     let id: ChannelId = ok.expect("within B's limits").channel_id;
+    // The refused channel was never funded: forgotten on both sides.
+    assert_eq!(a.channels.list_channels().await.len(), 1);
+    assert_eq!(b.channels.list_channels().await.len(), 1);
     for _ in 0..3 {
         chain.mine();
     }
@@ -232,4 +239,85 @@ async fn inbound_opens_respect_the_limits() {
     assert!(!info.private, "announce flag carried to the acceptor");
     a.stop().await;
     b.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_payments_both_ways_all_settle() {
+    let dir = tempfile::tempdir().unwrap();
+    let chain = Arc::new(MemoryChain::default());
+    let a = start(&chain, &dir.path().join("a")).await;
+    let b = start(&chain, &dir.path().join("b")).await;
+    let id = open_ready(&chain, &a, &b, Msat(500_000_000)).await.channel_id;
+    let per_side = 100u64;
+    // Above the dust limit: each HTLC is an output of both commitments.
+    let amount = Msat(3_000_000);
+    // Preimages: A's payments are 1..=100 (B knows them), B's 101..=200 (A knows them).
+    let preimage_of = |n: u64| {
+        let mut bytes = [0u8; 32];
+        bytes[..8].copy_from_slice(&n.to_be_bytes());
+        shandian_types::PaymentPreimage(bytes)
+    };
+    for n in 1..=per_side * 2 {
+        let p = preimage_of(n);
+        let knower = if n <= per_side { &b } else { &a };
+        knower.seen.0.lock().unwrap().preimages.insert(p.hash(), p);
+    }
+    let mut sends = Vec::new();
+    for n in 1..=per_side * 2 {
+        let channels = if n <= per_side { a.channels.clone() } else { b.channels.clone() };
+        let hash = preimage_of(n).hash();
+        sends.push(tokio::spawn(async move {
+            channels
+                .execute(move |ops| {
+                    let expiry = CltvExpiry(ops.best_block().0 + 100);
+                    ops.add_htlc(&id, new_htlc(amount, hash, expiry))
+                })
+                .await
+        }));
+    }
+    for send in sends {
+        send.await.unwrap().unwrap().expect("offered");
+    }
+    a.wait_seen("A's all fulfilled", |s| s.fulfilled.len() == per_side as usize).await;
+    b.wait_seen("B's all fulfilled", |s| s.fulfilled.len() == per_side as usize).await;
+    // Both ways the same amount: the balances end where they started.
+    for node in [&a, &b] {
+        node.wait_channel(&id, "settled", |c| {
+            (c.local_msat, c.remote_msat) == (500_000_000, 500_000_000)
+        })
+        .await;
+    }
+    let seen = a.seen.0.lock().unwrap();
+    assert!(seen.failed.is_empty() && seen.dropped.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_batch_stops_the_manager_and_the_node_without_speaking() {
+    let dir = tempfile::tempdir().unwrap();
+    let chain = Arc::new(MemoryChain::default());
+    let a = start(&chain, &dir.path().join("a")).await;
+    let b_dir = dir.path().join("b");
+    let b = start(&chain, &b_dir).await;
+    let id = open_ready(&chain, &a, &b, Msat::ZERO).await.channel_id;
+    let seq = b.update_seq(&id);
+    b.seen.0.lock().unwrap().fail_store = true;
+    let p = preimage(1);
+    b.seen.0.lock().unwrap().preimages.insert(p.hash(), p);
+    a.offer(id, Msat(5_000_000), p.hash()).await;
+    // B's batch that locks the HTLC in fails: B stops, and its node with it.
+    let deadline = tokio::time::Instant::now() + channels_harness::node::WAIT;
+    while !b.channels.is_stopped() {
+        assert!(tokio::time::Instant::now() < deadline, "manager kept running");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let err = b.channels.execute(|ops| ops.best_block()).await.unwrap_err();
+    assert!(matches!(err, ChannelsError::Stopped));
+    // The node went down with it, and nothing of that batch was said: no fulfilment.
+    while !b.node.peers().is_empty() {
+        assert!(tokio::time::Instant::now() < deadline, "node kept its peers");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(a.seen.0.lock().unwrap().fulfilled.is_empty());
+    assert!(b.update_seq(&id) >= seq);
+    a.stop().await;
 }

@@ -123,6 +123,23 @@ async fn mines_funds_a_script_confirms_and_survives_a_restart() {
     }
     backend.watch_output(funding_output).await;
 
+    // A second watcher, subscribed after those reports, is told again when it watches.
+    let mut late = backend.subscribe();
+    backend.watch_output(spent_input).await;
+    backend.watch_tx(txid).await;
+    match next_watch_event(&mut late).await {
+        ChainEvent::OutputSpent { outpoint, spender, .. } => {
+            assert_eq!((outpoint, spender), (spent_input, txid))
+        }
+        other => panic!("expected the spend again, got {other:?}"),
+    }
+    match next_watch_event(&mut late).await {
+        ChainEvent::TxConfirmed { txid: again, block } => {
+            assert_eq!((again, block.height), (txid, height))
+        }
+        other => panic!("expected the confirmation again, got {other:?}"),
+    }
+
     // Restart: the wallet, its addresses and the chain position are kept.
     let last_address = backend.new_address().await.unwrap();
     stop.send_replace(true);
@@ -211,4 +228,57 @@ async fn works_the_same_over_json_rpc() {
     let (_, height, index) = backend.transaction_position(funding.txid()).await.unwrap();
     assert_eq!((height, index), (BlockHeight(102), 1));
     let _ = stop_server.send(());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broadcast_the_backend_missed_is_rebroadcast_on_the_next_block() {
+    use shandian_regtest::rpc::{RpcAuth as ServerAuth, RpcServer};
+    let dir = tempfile::tempdir().unwrap();
+    let chain = RegtestChain::open(dir.path().join("chain")).unwrap();
+    let server_auth = || ServerAuth::UserPassword { user: "u".into(), password: "p".into() };
+    let serve = |server: RpcServer| {
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(server.run(async move {
+            let _ = stopped.await;
+        }));
+        (stop, task)
+    };
+    let server = RpcServer::bind(chain.clone(), "127.0.0.1:0".parse().unwrap(), server_auth())
+        .await
+        .unwrap();
+    let addr = server.local_addr().unwrap();
+    let (stop_server, task) = serve(server);
+
+    let (_stop, shutdown) = watch::channel(false);
+    let auth = shandian_chain::RpcAuth::UserPass { user: "u".into(), password: "p".into() };
+    let config = ChainConfig::BitcoindRpc { url: format!("http://{addr}"), auth };
+    let node_dir = dir.path().join("node");
+    let backend =
+        ChainBackend::start(config, &node_dir, &SEED, Network::Regtest, shutdown).await.unwrap();
+    let address = backend.new_address().await.unwrap();
+    let (miner, script) = (chain.clone(), address.script_pubkey());
+    tokio::task::spawn_blocking(move || miner.mine(101, &script).unwrap()).await.unwrap();
+    let synced = backend.wait_for_height(BlockHeight(101));
+    tokio::time::timeout(Duration::from_secs(30), synced).await.unwrap().unwrap();
+
+    // The backend is unreachable: the broadcast is accepted locally and kept.
+    let _ = stop_server.send(());
+    task.await.unwrap().unwrap();
+    let funding = backend.fund(foreign_script(), Amount::from_sat(100_000)).await.unwrap();
+    backend.broadcast(funding.tx.clone()).await.unwrap();
+    assert!(chain.mempool_txids().is_empty());
+
+    // Back up, a block arrives: the backend rebroadcasts, the next block confirms it.
+    let server = RpcServer::bind(chain.clone(), addr, server_auth()).await.unwrap();
+    let (_stop_server, _task) = serve(server);
+    let miner = chain.clone();
+    tokio::task::spawn_blocking(move || miner.mine(1, &foreign_script()).unwrap()).await.unwrap();
+    let synced = backend.wait_for_height(BlockHeight(102));
+    tokio::time::timeout(Duration::from_secs(30), synced).await.unwrap().unwrap();
+    backend.sync().await.unwrap();
+    assert_eq!(chain.mempool_txids(), vec![funding.txid()]);
+    let miner = chain.clone();
+    tokio::task::spawn_blocking(move || miner.mine(1, &foreign_script()).unwrap()).await.unwrap();
+    assert_eq!(backend.sync().await.unwrap().height, BlockHeight(103));
+    assert_eq!(backend.confirmations(&funding.txid()).await, Some(1));
 }

@@ -349,3 +349,114 @@ async fn an_offered_htlc_comes_back_by_timeout_and_its_output_after_the_delay() 
     let after = node.chain.balance().await.total();
     assert_eq!(after, before - push - funding_fee - commitment_fee - htlc_tx_fee - sweep_fees);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_htlc_transaction_that_wins_the_race_is_punished_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let chain = RegtestChain::open(dir.path().join("chain")).unwrap();
+    let node_dir = dir.path().join("node");
+    let node = start(&chain, &node_dir).await;
+    let address = node.chain.new_address().await.unwrap();
+    mine(&node, 101, &address.script_pubkey()).await;
+    let before = node.chain.balance().await.total();
+    let (mut a, mut b, funding_tx, funding_fee) = open_channel(&node).await;
+
+    // b offers a an HTLC that can time out at once, both commit; b keeps that state.
+    let expiry = node.chain.best_block().await.height.0;
+    let offer = |amount: u64, expiry: u32, tag: u8| NewHtlc {
+        amount: Msat(amount),
+        payment_hash: PaymentPreimage([tag; 32]).hash(),
+        cltv_expiry: CltvExpiry(expiry),
+        onion: OnionPacket::new([0; ONION_PACKET_LEN]),
+        blinding_point: None,
+    };
+    for command in [Command::AddHtlc(offer(300_000_000, expiry, 5)), Command::Commit] {
+        let (channel, actions) = b.take().handle_command(command);
+        b.channel = Some(channel);
+        execute(&mut b, &mut a.inbox, actions.unwrap());
+        run(&mut a, &mut b);
+    }
+    let (revoked, htlc_txs) = b.channel().funded().unwrap().holder_commitment_txs().unwrap();
+    let [timeout] = &htlc_txs[..] else { panic!("b's HTLC-timeout") };
+    // The state moves on: b's commitment above is revoked.
+    for command in [Command::AddHtlc(offer(10_000_000, 1_000, 6)), Command::Commit] {
+        let (channel, actions) = a.take().handle_command(command);
+        a.channel = Some(channel);
+        execute(&mut a, &mut b.inbox, actions.unwrap());
+        run(&mut a, &mut b);
+    }
+    hand_over(&node, &node_dir, &a, CloseReason::FundingSpent);
+
+    // b cheats with the commitment and its HTLC-timeout in the same block: a's justice on
+    // the HTLC output is too late, so a takes the HTLC-timeout's output instead (b's own
+    // path to it waits to_self_delay blocks).
+    node.chain.broadcast(revoked.clone()).await.unwrap();
+    node.chain.broadcast(timeout.clone()).await.unwrap();
+    mine(&node, 1, &foreign_script()).await;
+    let status = status_until(&node, |s| {
+        s.claims.iter().any(|c| c.kind == "JusticeSecondStage" && c.broadcast)
+    })
+    .await;
+    let lost = status.claims.iter().find(|c| c.kind == "JusticeHtlc").unwrap();
+    assert_eq!(lost.status, ClaimStatus::Lost);
+    mine(&node, 1, &foreign_script()).await;
+    mine(&node, 5, &foreign_script()).await;
+    let status = status_until(&node, |s| s.resolved).await;
+    let confirmed: Vec<_> =
+        status.claims.iter().filter(|c| c.status == ClaimStatus::Confirmed).collect();
+    let mut kinds: Vec<&str> = confirmed.iter().map(|c| c.kind.as_str()).collect();
+    kinds.sort_unstable();
+    assert_eq!(kinds, ["JusticeSecondStage", "JusticeToLocal", "ToRemote"]);
+
+    // Everything in the channel came back but fees (the commitment's, the HTLC-timeout's
+    // and the three claims').
+    let claimed: Amount = confirmed.iter().map(|c| c.amount).sum();
+    let vout = a.channel().funded().unwrap().setup().funding.outpoint.vout as usize;
+    let channel_value = funding_tx.output[vout].value;
+    let after = node.chain.balance().await.total();
+    assert_eq!(after, before - funding_fee - channel_value + claimed);
+    assert!(channel_value - claimed < Amount::from_sat(12_000), "{}", channel_value - claimed);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_force_close_confirmed_while_the_node_was_down_for_days_is_still_swept() {
+    let dir = tempfile::tempdir().unwrap();
+    let chain = RegtestChain::open(dir.path().join("chain")).unwrap();
+    let node_dir = dir.path().join("node");
+    let node = start(&chain, &node_dir).await;
+    let address = node.chain.new_address().await.unwrap();
+    mine(&node, 101, &address.script_pubkey()).await;
+    let (a, _b, _, _) = open_channel(&node).await;
+    let (commitment, _) = a.channel().funded().unwrap().holder_commitment_txs().unwrap();
+    hand_over(&node, &node_dir, &a, CloseReason::LocalForceClose);
+    node.chain.broadcast(commitment.clone()).await.unwrap();
+
+    // The node goes down; the commitment confirms and 300 more blocks pass (beyond what the
+    // backend remembers of recent blocks, and beyond the CSV delay).
+    node.stop.send_replace(true);
+    drop(node);
+    let confirmed = chain.tip().height + 1;
+    let miner = chain.clone();
+    tokio::task::spawn_blocking(move || miner.mine(301, &foreign_script()).unwrap()).await.unwrap();
+    let node = start(&chain, &node_dir).await;
+    let status =
+        status_until(&node, |s| s.claims.iter().any(|c| c.kind == "DelayedToLocal" && c.broadcast))
+            .await;
+    assert_eq!(status.claims[0].valid_at, confirmed + 144);
+
+    // Down again before the sweep is mined, long enough that its block is forgotten too: on
+    // restart the claim is found confirmed, and the channel resolves.
+    node.stop.send_replace(true);
+    drop(node);
+    let swept_at = chain.tip().height + 1;
+    let miner = chain.clone();
+    tokio::task::spawn_blocking(move || miner.mine(300, &foreign_script()).unwrap()).await.unwrap();
+    let node = start(&chain, &node_dir).await;
+    let status =
+        status_until(&node, |s| s.claims.iter().all(|c| c.status == ClaimStatus::Confirmed)).await;
+    assert!(!status.resolved);
+    let stored = Store::open(&node_dir).unwrap().claims(&status.channel_id).unwrap();
+    assert_eq!(stored[0].confirmed_height, Some(swept_at));
+    mine(&node, 1, &foreign_script()).await;
+    status_until(&node, |s| s.resolved).await;
+}

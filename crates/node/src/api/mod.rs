@@ -125,7 +125,7 @@ impl ApiServer {
 
     /// As [`ApiServer::start`], serving `routes` (under `/v1/`, with whatever `Extension`s
     /// their handlers need already layered on) instead of only the peer commands.
-    pub(crate) async fn start_with_routes(
+    pub async fn start_with_routes(
         node: NodeHandle,
         node_config: &NodeConfig,
         config: ApiConfig,

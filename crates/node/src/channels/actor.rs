@@ -16,6 +16,7 @@ use super::keys::KeyIndexes;
 use super::ops::Ops;
 use super::state::{Entry, Waiters};
 use super::{ChainOpError, ChannelChain, ChannelsError, ChannelsHandle, ChannelsStart};
+use crate::onchain::{ClosedChannel, MonitorHandle};
 use crate::store::Store;
 use crate::switch::HtlcHandler;
 use crate::{ChannelsConfig, NodeHandle, PeerInfo};
@@ -36,6 +37,8 @@ pub(crate) struct Env {
     /// Where spawned tasks report back.
     pub(crate) inputs: mpsc::UnboundedSender<Input>,
     outbox: mpsc::UnboundedSender<Vec<Outgoing>>,
+    /// Where channels closed other than cooperatively go after the batch commits.
+    monitor: Option<MonitorHandle>,
 }
 
 /// A message for a peer, on the connection it was meant for.
@@ -99,7 +102,7 @@ pub(crate) async fn start(
     queue: mpsc::UnboundedReceiver<Input>,
     start: ChannelsStart,
 ) -> Result<ChannelsHandle, ChannelsError> {
-    let ChannelsStart { node, chain, store, seed, handler } = start;
+    let ChannelsStart { node, chain, store, seed, handler, monitor } = start;
     let config = node.config().clone();
     let best_block = chain.best_height().await;
     let loaded = super::restore::load(&store, &seed, &config.data_dir)?;
@@ -126,6 +129,7 @@ pub(crate) async fn start(
         secp: Secp256k1::new(),
         inputs: inputs.clone(),
         outbox,
+        monitor,
     };
     let mut state = State {
         entries: HashMap::new(),
@@ -183,6 +187,8 @@ impl Actor {
                 }
             }
             let Actor { env, state, handler, store, .. } = &mut self;
+            let started = std::time::Instant::now();
+            let inputs_len = inputs.len();
             let mut batch = Batch { now: unix_now(), ..Batch::default() };
             let written = store.write(|writer| {
                 let mut ops = Ops { env, state, batch: &mut batch, writer };
@@ -198,6 +204,12 @@ impl Actor {
                 self.env.runtime.spawn(async move { node.shutdown().await });
                 return;
             }
+            tracing::debug!(
+                inputs = inputs_len,
+                sends = batch.sends.len(),
+                micros = started.elapsed().as_micros() as u64,
+                "batch committed"
+            );
             let stop = batch.stop;
             self.after_commit(batch);
             if stop {
@@ -225,8 +237,30 @@ impl Actor {
                 }
             });
         }
+        for (channel_id, reason, record) in batch.closed {
+            if let (Some(monitor), Some(closed)) =
+                (&self.env.monitor, for_monitor(&self.state, channel_id, &reason, record))
+            {
+                monitor.watch(closed);
+            }
+        }
         for task in batch.after {
             task();
         }
     }
+}
+
+/// What the monitor watches of a closed channel: nothing after a cooperative close (the
+/// closing transaction pays both wallets directly) or for a channel never funded.
+pub(crate) fn for_monitor(
+    state: &State,
+    channel_id: ChannelId,
+    reason: &CloseReason,
+    record: Vec<u8>,
+) -> Option<ClosedChannel> {
+    if matches!(reason, CloseReason::Cooperative | CloseReason::Forgotten) {
+        return None;
+    }
+    let key_index = state.entries.get(&channel_id)?.key_index;
+    Some(ClosedChannel::new(channel_id, key_index, record, reason))
 }

@@ -71,7 +71,7 @@ impl Ops<'_, '_> {
     }
 
     /// Our HTLC offers not yet covered by a signature: forgotten on disconnection.
-    fn unsigned_offers(&self, channel_id: &ChannelId) -> Vec<u64> {
+    pub(crate) fn unsigned_offers(&self, channel_id: &ChannelId) -> Vec<u64> {
         let Some(funded) =
             self.state.entries.get(channel_id).and_then(|e| e.channel()).and_then(Channel::funded)
         else {
@@ -381,19 +381,12 @@ impl Ops<'_, '_> {
                 self.fund(temporary_channel_id, script_pubkey, amount)
             }
             Event::WatchFunding { txid, output_index, .. } => {
+                // The manager finds the funding transaction and its spend in every block
+                // itself (block_connected); no follower watch is needed.
                 if let Some(entry) = self.state.entries.get_mut(&channel_id) {
                     entry.funding_txid = Some(txid);
                     entry.funding_output = output_index;
                 }
-                let chain = self.env.chain.clone();
-                let outpoint = OutPoint { txid, vout: u32::from(output_index) };
-                let runtime = self.env.runtime.clone();
-                self.batch.after.push(Box::new(move || {
-                    runtime.spawn(async move {
-                        chain.watch_tx(txid).await;
-                        chain.watch_output(outpoint).await;
-                    });
-                }));
             }
             Event::ChannelReady { short_channel_id, .. } => {
                 self.state.by_scid.insert(short_channel_id, channel_id);
@@ -427,6 +420,8 @@ impl Ops<'_, '_> {
     }
 
     fn closed(&mut self, channel_id: ChannelId, reason: CloseReason) {
+        // Archived (funded) or forgotten (never funded) when the batch's records are written.
+        self.batch.dirty.insert(channel_id);
         let key_index = self.state.entries.get(&channel_id).map(|e| e.key_index);
         tracing::info!(channel = %channel_id, ?key_index, "channel closed: {reason:?}");
         self.fail_waiting_open(channel_id);

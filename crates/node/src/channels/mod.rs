@@ -14,7 +14,7 @@
 //! let (manager, peer_handler) = ChannelManager::new();
 //! let node = Node::start_with_handler(config, peer_handler).await?;
 //! let channels = manager
-//!     .start(ChannelsStart::new(node.clone(), chain, store, seed, htlc_handler))
+//!     .start(ChannelsStart::new(node.clone(), chain, store, seed, htlc_handler).with_monitor(monitor))
 //!     .await?;
 //! ```
 
@@ -45,6 +45,7 @@ pub use error::{ChainOpError, ChannelsError};
 pub use keys::KEY_INDEX_FILE;
 pub use summary::ChannelInfo;
 
+use crate::onchain::MonitorHandle;
 use crate::store::Store;
 use crate::switch::{ChannelOps, HtlcHandler};
 use crate::{MessageHandler, NodeHandle};
@@ -77,6 +78,7 @@ pub struct ChannelsStart {
     store: Store,
     seed: [u8; 32],
     handler: Box<dyn HtlcHandler>,
+    monitor: Option<MonitorHandle>,
 }
 
 impl ChannelsStart {
@@ -90,7 +92,15 @@ impl ChannelsStart {
         seed: [u8; 32],
         handler: Box<dyn HtlcHandler>,
     ) -> ChannelsStart {
-        ChannelsStart { node, chain, store, seed, handler }
+        ChannelsStart { node, chain, store, seed, handler, monitor: None }
+    }
+
+    /// Hands channels that close other than cooperatively to `monitor` (they are always
+    /// recorded for it in the batch that closes them, so a monitor started later resumes
+    /// them from the store).
+    pub fn with_monitor(mut self, monitor: MonitorHandle) -> ChannelsStart {
+        self.monitor = Some(monitor);
+        self
     }
 }
 

@@ -2,11 +2,11 @@
 //! payment logic, and writing the batch's records. Implements [`ChannelOps`].
 
 use bitcoin::secp256k1::PublicKey;
-use shandian_channel::{Action, Channel, Command, Event, NewHtlc, Removal};
+use shandian_channel::{Action, Channel, CloseReason, Command, Event, NewHtlc, Removal};
 use shandian_types::{BlockHeight, ChannelId, NodeId, ShortChannelId};
 use shandian_wire::Message;
 
-use super::actor::{Batch, Env, Note, State};
+use super::actor::{for_monitor, Batch, Env, Note, State};
 use super::inbox::Input;
 use super::summary;
 use crate::store::{StoreError, Writer};
@@ -83,11 +83,20 @@ impl Ops<'_, '_> {
         channel_id: ChannelId,
         f: impl FnOnce(Channel) -> (Channel, Vec<Action>),
     ) -> Option<ChannelId> {
+        // Our unsigned offers die with the channel if this input closes it.
+        let unsigned = self.unsigned_offers(&channel_id);
         let entry = self.state.entries.get_mut(&channel_id)?;
         let channel = entry.channel.take()?;
         let (channel, actions) = f(channel);
+        let closed = channel.is_closed();
         entry.channel = Some(channel);
-        Some(self.apply(channel_id, actions))
+        let channel_id = self.apply(channel_id, actions);
+        if closed {
+            for htlc_id in unsigned {
+                self.batch.notes.push_back(Note::Dropped(channel_id, htlc_id));
+            }
+        }
+        Some(channel_id)
     }
 
     /// Like [`Ops::step`] for a command, which the channel may refuse (unchanged).
@@ -212,27 +221,14 @@ impl Ops<'_, '_> {
     }
 
     fn write_records(&mut self) -> Result<(), StoreError> {
+        let mut forgotten = Vec::new();
         for channel_id in std::mem::take(&mut self.batch.dirty) {
             let Some(entry) = self.state.entries.get_mut(&channel_id) else { continue };
             let Some(channel) = entry.channel() else { continue };
             if let Channel::Closed(closed) = channel {
-                // The last funded record stays, frozen, for history; the monitor gets the
-                // latest funded state (this batch's if it changed before closing).
                 let reason = closed.reason.clone();
-                let funded = match self.batch.snapshots.remove(&channel_id) {
-                    Some(record) => Some(record.encode()),
-                    None => entry.funded_record.clone(),
-                };
-                if let Some(record) = funded {
-                    if entry.update_seq == 0 {
-                        // Funded but never stored: store its last funded state first.
-                        let peer = NodeId::from(entry.peer);
-                        self.writer.save_channel(&channel_id, &peer, 1, &record)?;
-                        entry.update_seq = 1;
-                    }
-                    self.writer.archive_channel(&channel_id, self.batch.now)?;
-                    entry.funded_record = Some(record.clone());
-                    self.batch.closed.push((channel_id, reason, record));
+                if !self.archive(channel_id, reason)? {
+                    forgotten.push(channel_id);
                 }
                 continue;
             }
@@ -241,12 +237,54 @@ impl Ops<'_, '_> {
                 continue;
             }
             let bytes = shandian_channel::ChannelRecord::new(channel).encode();
+            if entry.update_seq == 0 {
+                // A new channel: remember where we reached its peer, to redial after a
+                // restart (only an address we dialled is one it listens on).
+                if let Some((info, _)) = self.state.peers.get(&entry.peer).filter(|p| !p.0.inbound)
+                {
+                    let address = info.addr.to_string();
+                    self.writer.save_peer(
+                        &NodeId::from(entry.peer),
+                        Some(&address),
+                        self.batch.now,
+                    )?;
+                }
+            }
             let seq = entry.update_seq.saturating_add(1);
             self.writer.save_channel(&channel_id, &NodeId::from(entry.peer), seq, &bytes)?;
             entry.update_seq = seq;
             entry.funded_record = Some(bytes);
         }
+        for channel_id in forgotten {
+            // Never funded: nothing on chain, nothing to keep.
+            self.state.entries.remove(&channel_id);
+        }
         Ok(())
+    }
+
+    /// Archives a closed channel that was funded and hands its latest funded state (this
+    /// batch's, if it changed before closing) to the monitor; `false` if it never was funded.
+    fn archive(&mut self, channel_id: ChannelId, reason: CloseReason) -> Result<bool, StoreError> {
+        let Some(entry) = self.state.entries.get_mut(&channel_id) else { return Ok(false) };
+        let funded = match self.batch.snapshots.remove(&channel_id) {
+            Some(record) => Some(record.encode()),
+            None => entry.funded_record.clone(),
+        };
+        let Some(record) = funded else { return Ok(false) };
+        if entry.update_seq == 0 {
+            // Funded and closed within one batch: store its funded state, then archive it.
+            self.writer.save_channel(&channel_id, &NodeId::from(entry.peer), 1, &record)?;
+            entry.update_seq = 1;
+        }
+        self.writer.archive_channel(&channel_id, self.batch.now)?;
+        entry.funded_record = Some(record.clone());
+        // Recorded for the monitor in the transaction that archives it (a crash right after
+        // still sweeps it on restart); handed to the running monitor after the commit.
+        if let Some(closed) = for_monitor(self.state, channel_id, &reason, record.clone()) {
+            crate::onchain::record_closed_channel(self.writer, &closed)?;
+        }
+        self.batch.closed.push((channel_id, reason, record));
+        Ok(true)
     }
 
     /// Whether HTLCs may be offered on the channel now.

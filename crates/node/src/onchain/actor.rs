@@ -12,6 +12,7 @@ use bitcoin::{OutPoint, Transaction, Txid};
 use shandian_chain::follower::{self, Follower};
 use shandian_chain::{BlockRef, Broadcaster, ChainEvent, ChainSource, Wallet};
 use shandian_regtest::ChainTip;
+use shandian_types::BlockHeight;
 use tokio::sync::{mpsc, oneshot, watch, Mutex};
 
 use super::recent::RecentBlocks;
@@ -35,6 +36,8 @@ pub(crate) enum Command {
     Confirmations(Txid, oneshot::Sender<Option<u32>>),
     /// Where a transaction confirmed (block and index), if known.
     Position(Txid, oneshot::Sender<Option<(BlockRef, u32)>>),
+    /// The spend of an output, if the follower or its recent blocks saw it.
+    KnownSpend(OutPoint, oneshot::Sender<Option<(Txid, BlockRef)>>),
     /// Rebroadcast this transaction on every block until it is confirmed.
     Track(Box<Transaction>),
     /// Answer once every block up to the backend's tip at the time of the call is delivered.
@@ -135,6 +138,13 @@ impl Actor {
             Command::Position(txid, reply) => {
                 let _ = reply.send(self.position(txid).await);
             }
+            Command::KnownSpend(outpoint, reply) => {
+                let known = match self.follower.spend_of(&outpoint) {
+                    Some(spend) => Some((spend.spender, spend.block)),
+                    None => self.recent.find_spend(&outpoint),
+                };
+                let _ = reply.send(known);
+            }
             Command::Track(tx) => self.track(*tx).await,
             Command::Sync(done) => {
                 self.catch_up().await;
@@ -212,9 +222,20 @@ impl Actor {
 
     /// Watches `txid`; if it already confirmed in a block delivered before, records that and
     /// tells subscribers now.
+    /// A second watch of a transaction already seen confirmed tells subscribers again (the
+    /// new watcher may have subscribed after the first report).
     async fn watch_tx(&mut self, txid: Txid) {
-        if self.follower.confirmations(&txid).is_some() {
-            return; // already watched: keep its known confirmation
+        if let Some(confirmations) = self.follower.confirmations(&txid) {
+            // Already watched: keep its known confirmation, and repeat it.
+            let best = self.follower.best().height.0;
+            let height = best.checked_sub(confirmations.saturating_sub(1)).map(BlockHeight);
+            let block = height
+                .filter(|_| confirmations > 0)
+                .and_then(|h| self.follower.hash_at(h).map(|hash| BlockRef { height: h, hash }));
+            if let Some(block) = block {
+                self.publish(ChainEvent::TxConfirmed { txid, block });
+            }
+            return;
         }
         let found = match self.recent.find_tx(&txid) {
             Some((block, _)) => Some(block),
@@ -226,9 +247,12 @@ impl Actor {
         }
     }
 
-    /// Watches `outpoint`; if a block delivered before spent it, tells subscribers now.
+    /// Watches `outpoint`; if a block delivered before spent it, tells subscribers now (also
+    /// when an earlier watch already reported it: the new watcher may not have seen that).
     fn watch_output(&mut self, outpoint: OutPoint) {
-        if self.follower.spend_of(&outpoint).is_some() {
+        if let Some(spend) = self.follower.spend_of(&outpoint) {
+            let (spender, block) = (spend.spender, spend.block);
+            self.publish(ChainEvent::OutputSpent { outpoint, spender, block });
             return;
         }
         self.follower.watch_output(outpoint);

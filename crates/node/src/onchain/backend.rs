@@ -27,6 +27,8 @@ const POLL_INTERVAL: Duration = Duration::from_secs(1);
 const REPLAY_DEPTH: u32 = 6;
 /// The confirmation target of [`ChainBackend::feerate`].
 const FEE_TARGET_BLOCKS: u16 = 6;
+/// How far back [`ChainBackend::find_spend`] scans blocks at most.
+pub const MAX_RESCAN_BLOCKS: u32 = 2016;
 /// The feerate used when the backend cannot estimate: about 4 sat/vB.
 pub const FALLBACK_FEERATE: FeeratePerKw = FeeratePerKw(1_000);
 
@@ -186,6 +188,43 @@ impl ChainBackend {
         let full = self.inner.source.block(block.hash).await.ok().flatten()?;
         let tx = full.txdata.get(usize::try_from(index).ok()?)?.clone();
         Some((tx, block.height, index))
+    }
+
+    /// The best-chain transaction that spent `outpoint`, and its block: from what the
+    /// follower saw, else (if the backend says the output is gone) by scanning blocks back
+    /// from the tip to `from` (at most [`MAX_RESCAN_BLOCKS`]). For a watch registered long
+    /// after the fact, e.g. after the node was down for days. `None`: unspent, or not found.
+    pub async fn find_spend(
+        &self,
+        outpoint: OutPoint,
+        from: BlockHeight,
+    ) -> Result<Option<(Txid, BlockRef)>, OnchainError> {
+        let (reply, answer) = oneshot::channel();
+        self.command(Command::KnownSpend(outpoint, reply))?;
+        if let Some(known) = answer.await.map_err(|_| OnchainError::Stopped)? {
+            return Ok(Some(known));
+        }
+        let source = &self.inner.source;
+        if source.unspent_output(outpoint, false).await?.is_some() {
+            return Ok(None);
+        }
+        let best = self.best_block().await.height.0;
+        let lowest = from.0.max(best.saturating_sub(MAX_RESCAN_BLOCKS));
+        for height in (lowest..=best).rev() {
+            let Some(hash) = source.block_hash(BlockHeight(height)).await? else { continue };
+            let Some(block) = source.block(hash).await? else { continue };
+            let spender = block
+                .txdata
+                .iter()
+                .find(|tx| tx.input.iter().any(|i| i.previous_output == outpoint));
+            if let Some(tx) = spender {
+                return Ok(Some((
+                    tx.compute_txid(),
+                    BlockRef { height: BlockHeight(height), hash },
+                )));
+            }
+        }
+        Ok(None)
     }
 
     /// A transaction the backend knows (mempool, or chain where indexed).

@@ -95,6 +95,8 @@ struct Watched {
     channel_id: ChannelId,
     monitor: ChannelMonitor,
     spend: Option<(Txid, u32, String)>,
+    /// The spending transaction, once fetched (for second-stage justice).
+    spend_tx: Option<Transaction>,
     claims: Vec<Tracked>,
     resolved: bool,
 }
@@ -179,7 +181,8 @@ impl Watcher {
             .as_ref()
             .map(|s: &FundingSpend| (Txid::from_byte_array(s.txid), s.height, s.kind.clone()));
         let claims = claims.iter().map(Tracked::restore).collect::<Result<_, _>>()?;
-        Ok(Watched { channel_id: channel.channel_id, monitor, spend, claims, resolved: false })
+        let id = channel.channel_id;
+        Ok(Watched { channel_id: id, monitor, spend, spend_tx: None, claims, resolved: false })
     }
 
     /// Starts following `watched`: its funding output, or its claims once the spend is known.
@@ -187,12 +190,65 @@ impl Watcher {
         if self.watched.iter().any(|w| w.channel_id == watched.channel_id) {
             return;
         }
-        self.chain.watch_output(watched.funding()).await;
+        let funding = watched.funding();
+        let spent_at = watched.spend.as_ref().map(|s| BlockHeight(s.1));
+        let pending: Vec<OutPoint> = watched
+            .claims
+            .iter()
+            .filter(|c| c.status == ClaimStatus::Pending)
+            .map(|c| c.spends)
+            .collect();
+        self.chain.watch_output(funding).await;
         for claim in watched.claims.iter().filter(|c| c.status != ClaimStatus::Lost) {
             self.chain.watch_tx(claim.txid).await;
             self.chain.watch_output(claim.spends).await;
         }
         self.watched.push(watched);
+        match spent_at {
+            None => self.find_old_spend(funding).await,
+            Some(from) => {
+                for outpoint in pending {
+                    self.find_old_claim_spend(outpoint, from).await;
+                }
+            }
+        }
+    }
+
+    /// A pending claim's output may have been spent (by the claim, or by someone else) while
+    /// the node was down for longer than the backend remembers.
+    async fn find_old_claim_spend(&mut self, outpoint: OutPoint, from: BlockHeight) {
+        let found = self.chain.find_spend(outpoint, from).await;
+        let result = match found {
+            Ok(Some((spender, block))) if self.find_claim(spender).is_some() => {
+                self.on_confirmed(spender, block.height.0).await
+            }
+            Ok(Some((spender, block))) => self.on_spent(outpoint, spender, block).await,
+            Ok(None) => Ok(()),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = result {
+            tracing::warn!(%outpoint, error = %e, "cannot look for an old claim spend");
+        }
+    }
+
+    /// The funding output may have been spent before the backend's memory reaches (the node
+    /// was down for long): look for the spend from the funding transaction's block on.
+    async fn find_old_spend(&mut self, funding: OutPoint) {
+        let from = match self.chain.transaction_position(funding.txid).await {
+            Some((_, height, _)) => height,
+            // Not confirmed yet: nothing can have spent it.
+            None if self.chain.confirmations(&funding.txid).await == Some(0) => return,
+            None => BlockHeight(0),
+        };
+        match self.chain.find_spend(funding, from).await {
+            Ok(Some((spender, block))) => {
+                if let Err(e) = self.on_spent(funding, spender, block).await {
+                    tracing::error!(error = %e, "monitor could not handle an old funding spend");
+                }
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "cannot look for an old funding spend"),
+        }
     }
 
     pub(crate) async fn run(
@@ -241,8 +297,14 @@ impl Watcher {
         if let Err(e) = self.write(move |w| super::record_closed_channel(w, &record)).await {
             tracing::error!(channel = %id, error = %e, "cannot record closed channel");
         }
-        let watched =
-            Watched { channel_id: id, monitor, spend: None, claims: Vec::new(), resolved: false };
+        let watched = Watched {
+            channel_id: id,
+            monitor,
+            spend: None,
+            spend_tx: None,
+            claims: Vec::new(),
+            resolved: false,
+        };
         self.add(watched).await;
     }
 
@@ -289,7 +351,58 @@ impl Watcher {
         for txid in lost {
             tracing::info!(%txid, %spender, "claim lost: its output was spent by another transaction");
             self.set_claim(txid, ClaimStatus::Lost, None).await?;
+            if let Some((index, _)) = self.find_claim(txid) {
+                self.revoked_second_stage(index, spender, block).await?;
+            }
         }
+        Ok(())
+    }
+
+    /// The counterparty got an HTLC transaction of its revoked commitment in before our
+    /// justice claim: take that transaction's output with the revocation key.
+    async fn revoked_second_stage(
+        &mut self,
+        index: usize,
+        spender: Txid,
+        block: BlockRef,
+    ) -> Result<(), OnchainError> {
+        let watched = &self.watched[index];
+        let Some((commitment_txid, _, kind)) = &watched.spend else { return Ok(()) };
+        if !kind.starts_with("RevokedCounterparty") {
+            return Ok(());
+        }
+        let commitment = match &watched.spend_tx {
+            Some(tx) => tx.clone(),
+            None => match self.chain.transaction(*commitment_txid).await? {
+                Some(tx) => tx,
+                None => return Ok(()),
+            },
+        };
+        let Some(full) = self.chain.block(block.hash).await? else { return Ok(()) };
+        let Some(htlc_tx) = full.txdata.into_iter().find(|t| t.compute_txid() == spender) else {
+            return Ok(());
+        };
+        let policy = SweepPolicy {
+            destination: self.chain.shutdown_script().await?,
+            feerate: self.chain.feerate().await,
+        };
+        let monitor = &self.watched[index].monitor;
+        let Some(claim) =
+            monitor.claim_revoked_second_stage(&commitment, &htlc_tx, block.height, &policy)?
+        else {
+            return Ok(());
+        };
+        if self.watched[index].claims.iter().any(|c| c.spends == claim.spends) {
+            return Ok(());
+        }
+        let tracked = Tracked::from_claim(&claim);
+        let stored = tracked.stored(self.watched[index].channel_id);
+        self.write(move |w| w.save_claim(&stored)).await?;
+        self.chain.watch_tx(tracked.txid).await;
+        self.chain.watch_output(tracked.spends).await;
+        self.watched[index].claims.push(tracked);
+        let tip = self.chain.best_block().await.height.0.max(block.height.0);
+        self.broadcast_ready(tip).await;
         Ok(())
     }
 
@@ -336,8 +449,10 @@ impl Watcher {
             old.status = ClaimStatus::Lost;
         }
         watched.spend = Some((spender, block.height.0, kind));
+        watched.spend_tx = Some(tx);
         watched.claims.extend(claims);
-        self.broadcast_ready(block.height.0).await;
+        let tip = self.chain.best_block().await.height.0.max(block.height.0);
+        self.broadcast_ready(tip).await;
         Ok(())
     }
 

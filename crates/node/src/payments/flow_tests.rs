@@ -579,3 +579,108 @@ async fn an_invoice_expired_at_the_payee_is_refused_there() {
     let err = net.pay(0, &issued.bolt11, None).await.unwrap_err();
     assert!(err.to_string().contains("incorrect_or_unknown_payment_details"), "{err}");
 }
+
+/// Peer input: whatever payload the onion carries and whatever amount and expiry the HTLC
+/// has, the handler never panics and does exactly one thing with it (forward or settle).
+#[test]
+fn any_incoming_htlc_is_forwarded_or_settled_exactly_once() {
+    use proptest::prelude::*;
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (_, alice) = key(1);
+    let (_, charlie) = key(3);
+    let (_, bob_id) = key(2);
+    let channels =
+        vec![channel(12, alice, Some(policy(1000))), channel(23, charlie, Some(policy(1000)))];
+    let bob = std::cell::RefCell::new(runtime.block_on(TestNode::new(2, channels)));
+    let secp = Secp256k1::new();
+    let session = SecretKey::from_slice(&[8; 32]).unwrap();
+    let next_id = std::cell::Cell::new(0u64);
+    // Random bytes, or well-formed forward and final payloads with random values (so the
+    // checks after decoding run too).
+    let forward = (any::<u64>(), any::<u32>(), prop_oneof![Just(23u64), any::<u64>()]).prop_map(
+        |(amount, expiry, scid)| {
+            shandian_onion::ForwardPayload {
+                amt_to_forward: Msat(amount),
+                outgoing_cltv_value: shandian_types::CltvExpiry(expiry),
+                short_channel_id: ShortChannelId(scid),
+            }
+            .encode()
+        },
+    );
+    let last =
+        (any::<u64>(), any::<u32>(), any::<[u8; 32]>()).prop_map(|(amount, expiry, secret)| {
+            let mut payload =
+                shandian_onion::FinalPayload::new(Msat(amount), shandian_types::CltvExpiry(expiry));
+            payload.payment_data = Some(shandian_onion::PaymentData {
+                payment_secret: PaymentSecret(secret),
+                total_msat: Msat(amount),
+            });
+            payload.encode()
+        });
+    let payload = prop_oneof![proptest::collection::vec(any::<u8>(), 2..300), forward, last];
+    let strategy = (payload, any::<bool>(), 0..2_000_000_000u64, 900..1200u32, any::<bool>());
+    let config = proptest::test_runner::Config::with_cases(128);
+    let mut runner = proptest::test_runner::TestRunner::new(config);
+    let result = runner.run(&strategy, |(payload, two_hops, amount, expiry, must_fail)| {
+        let hash = PaymentPreimage([9; 32]).hash();
+        let mut hops = vec![(bob_id.public_key(), payload)];
+        if two_hops {
+            let last =
+                shandian_onion::FinalPayload::new(Msat(amount), shandian_types::CltvExpiry(expiry));
+            hops.push((charlie.public_key(), last.encode()));
+        }
+        let onion = shandian_onion::build_onion(&secp, &session, &hops, hash.as_bytes()).unwrap();
+        let add = UpdateAddHtlc {
+            channel_id: ChannelId([12; 32]),
+            id: next_id.get(),
+            amount_msat: Msat(amount),
+            payment_hash: hash,
+            cltv_expiry: shandian_types::CltvExpiry(expiry),
+            onion_routing_packet: shandian_wire::OnionPacket::new(onion.packet.to_bytes()),
+            blinding_point: None,
+        };
+        next_id.set(next_id.get() + 1);
+        let mut bob = bob.borrow_mut();
+        let channel = ChannelId([12; 32]);
+        bob.with(|h, ops| h.htlc_incoming(ops, &channel, &add, must_fail));
+        let (added, settled) = (bob.take_added(), bob.take_settled());
+        prop_assert_eq!(added.len() + settled.len(), 1);
+        if must_fail {
+            prop_assert!(added.is_empty());
+        }
+        Ok(())
+    });
+    result.unwrap();
+}
+
+#[tokio::test]
+async fn an_attempt_with_an_unreadable_route_still_resolves_after_a_restart() {
+    let (_, bob) = key(2);
+    let node = TestNode::new(1, vec![channel(12, bob, None)]).await;
+    let hash = PaymentPreimage([4; 32]).hash();
+    node.core.lock().unwrap().batch(|ops| {
+        let payment =
+            crate::store::NewPayment { payment_hash: hash, invoice: None, amount: Msat(5) };
+        ops.store().start_payment(&payment, NOW)?;
+        let attempt = crate::store::NewAttempt {
+            payment_hash: hash,
+            channel_id: ChannelId([12; 32]),
+            htlc_id: 0,
+            amount: Msat(5),
+            fee: Msat(0),
+            route: b"not a route".to_vec(),
+        };
+        ops.store().add_attempt(&attempt, NOW)
+    });
+    let mut node = node.restart().await;
+    let update = Update::Fail(UpdateFailHtlc {
+        channel_id: ChannelId([12; 32]),
+        id: 0,
+        reason: vec![0; 300],
+        attribution_data: None,
+    });
+    node.with(|h, ops| h.htlc_failed(ops, &ChannelId([12; 32]), 0, &update));
+    let payment = node.store().payment(&hash).unwrap().unwrap();
+    assert_eq!(payment.status, PaymentStatus::Failed);
+    assert!(payment.failure.unwrap().starts_with("payment failed somewhere on the route"));
+}

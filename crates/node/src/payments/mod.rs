@@ -213,8 +213,17 @@ impl Payments {
     /// Once the manager runs: fails the payments a crash left with nothing in flight, and
     /// returns the handle for the API.
     pub async fn start(self, runner: impl BatchRunner) -> Result<PaymentsHandle, PayError> {
-        let handle =
-            PaymentsHandle { state: self.state, runner: Arc::new(runner), reader: self.reader };
+        let (node_id, network) = {
+            let state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+            (state.node_id, state.config.network)
+        };
+        let handle = PaymentsHandle {
+            state: self.state,
+            runner: Arc::new(runner),
+            reader: self.reader,
+            node_id,
+            network,
+        };
         let stale = self.stale;
         if !stale.is_empty() {
             handle
@@ -240,6 +249,8 @@ pub struct PaymentsHandle {
     state: Arc<Mutex<PaymentsState>>,
     runner: Arc<dyn BatchRunner>,
     reader: Arc<Mutex<Store>>,
+    node_id: NodeId,
+    network: Network,
 }
 
 impl PaymentsHandle {
@@ -260,7 +271,7 @@ impl PaymentsHandle {
 
     /// Our node id.
     pub fn node_id(&self) -> NodeId {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner).node_id
+        self.node_id
     }
 
     /// Creates and stores an invoice (default expiry when `expiry_secs` is `None`).
@@ -321,10 +332,7 @@ impl PaymentsHandle {
 
     /// Checks an invoice before paying it: network, amount, payee.
     fn request(&self, invoice: &Invoice, amount: Option<Msat>) -> Result<PayRequest, PayError> {
-        let (network, our_id) = {
-            let state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-            (state.config.network, state.node_id)
-        };
+        let (network, our_id) = (self.network, self.node_id);
         if invoice.currency().network() != network {
             let invoice = invoice.currency().network_name();
             return Err(PayError::WrongNetwork { invoice, node: network });

@@ -141,15 +141,12 @@ impl PaymentsState {
                 if attempt.status != crate::store::AttemptStatus::InFlight {
                     continue;
                 }
-                let route = match SentRoute::decode(&attempt.attempt.route) {
-                    Ok(route) => route,
-                    Err(_) => {
-                        return Err(StoreError::Corrupt {
-                            table: "payment_attempts",
-                            column: "route",
-                        })
-                    }
-                };
+                // An unreadable route still lets the HTLC resolve the payment; only the
+                // failure's attribution is lost.
+                let route = SentRoute::decode(&attempt.attempt.route).unwrap_or_else(|e| {
+                    tracing::warn!("payment attempt {}: {e}", attempt.attempt_id);
+                    SentRoute { hops: Vec::new(), shared_secrets: Vec::new() }
+                });
                 let key = (attempt.attempt.channel_id, attempt.attempt.htlc_id);
                 state.sent.insert(
                     key,

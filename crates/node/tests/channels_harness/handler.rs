@@ -24,6 +24,8 @@ pub struct Seen {
     pub dropped: Vec<(ChannelId, u64)>,
     /// Blocks seen.
     pub blocks: Vec<BlockHeight>,
+    /// Fail the batch (as a store error would) when an incoming HTLC arrives.
+    pub fail_store: bool,
 }
 
 /// Fulfils what it can, fails the rest.
@@ -40,6 +42,9 @@ impl HtlcHandler for TestHandler {
     ) -> Result<(), StoreError> {
         let preimage = {
             let mut seen = self.0.lock().unwrap();
+            if seen.fail_store {
+                return Err(StoreError::OutOfRange("test: the store failed"));
+            }
             seen.incoming.push((*channel_id, htlc.id, htlc.amount_msat));
             seen.preimages.get(&htlc.payment_hash).copied()
         };

@@ -11,6 +11,7 @@ use shandian_channel::NewHtlc;
 use shandian_node::channels::{
     ChannelChain, ChannelInfo, ChannelManager, ChannelsHandle, ChannelsStart,
 };
+use shandian_node::onchain::MonitorHandle;
 use shandian_node::store::Store;
 use shandian_node::{Node, NodeConfig, NodeHandle, SECRET_FILE};
 use shandian_types::{ChannelId, CltvExpiry, Msat, PaymentHash};
@@ -40,10 +41,23 @@ pub struct Started {
 impl Started {
     /// Starts the channel manager on `chain`.
     pub async fn finish(self, chain: Arc<dyn ChannelChain>) -> TestNode {
+        self.finish_with(chain, None).await
+    }
+
+    /// Starts the channel manager on `chain`, handing force-closed channels to `monitor`.
+    pub async fn finish_with(
+        self,
+        chain: Arc<dyn ChannelChain>,
+        monitor: Option<MonitorHandle>,
+    ) -> TestNode {
         let Started { dir, manager, node, seed } = self;
         let store = Store::open(&dir).expect("store opens");
         let seen = TestHandler::default();
-        let start = ChannelsStart::new(node.clone(), chain, store, seed, Box::new(seen.clone()));
+        let mut start =
+            ChannelsStart::new(node.clone(), chain, store, seed, Box::new(seen.clone()));
+        if let Some(monitor) = monitor {
+            start = start.with_monitor(monitor);
+        }
         let channels = manager.start(start).await.expect("channel manager starts");
         TestNode { dir, node, channels, seen }
     }

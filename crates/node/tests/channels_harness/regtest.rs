@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use bitcoin::hashes::Hash;
 use bitcoin::{Amount, Network, ScriptBuf, WScriptHash};
-use shandian_node::onchain::{ChainBackend, ChainConfig};
+use shandian_node::onchain::{ChainBackend, ChainConfig, MonitorHandle};
 use shandian_node::NodeConfig;
 use shandian_regtest::RegtestChain;
 use shandian_types::BlockHeight;
@@ -20,6 +20,7 @@ pub const FUNDING: Amount = Amount::from_sat(1_000_000);
 pub struct RegtestNode {
     pub node: TestNode,
     pub chain: ChainBackend,
+    pub monitor: MonitorHandle,
     stop: watch::Sender<bool>,
 }
 
@@ -47,8 +48,11 @@ impl RegtestNode {
             ChainBackend::start(config_chain, dir, &started.seed, Network::Regtest, shutdown)
                 .await
                 .expect("chain backend starts");
-        let node = started.finish(Arc::new(backend.clone())).await;
-        RegtestNode { node, chain: backend, stop }
+        let monitor = MonitorHandle::start(backend.clone(), dir, started.seed, stop.subscribe())
+            .await
+            .expect("monitor starts");
+        let node = started.finish_with(Arc::new(backend.clone()), Some(monitor.clone())).await;
+        RegtestNode { node, chain: backend, monitor, stop }
     }
 
     pub async fn stop(self) {
