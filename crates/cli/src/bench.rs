@@ -22,8 +22,9 @@ pub struct BenchArgs {
     /// How many payments may be in flight at once.
     #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=400))]
     concurrency: u32,
-    /// Each payment's amount.
-    #[arg(long, default_value_t = 10_000)]
+    /// Each payment's amount (the default is above the dust limit, so every HTLC is an
+    /// output of the commitments and is signed for).
+    #[arg(long, default_value_t = 1_000_000)]
     amount_msat: u64,
 }
 

@@ -47,3 +47,40 @@ fn a_bad_flag_is_refused() {
         .unwrap();
     assert!(!output.status.success());
 }
+
+#[test]
+fn keep_running_serves_the_client_commands_until_interrupted() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_shandian"))
+        .args(["demo", "--keep-running"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines().map_while(Result::ok);
+    let mut dirs = Vec::new();
+    for line in lines.by_ref() {
+        if let Some(dir) = line.split("--data-dir ").nth(1).filter(|_| line.starts_with("  ")) {
+            dirs.push(dir.split_whitespace().next().unwrap().to_owned());
+        }
+        if line.contains("a fourth node") {
+            break;
+        }
+    }
+    assert!(dirs.len() >= 3, "{dirs:?}");
+    // Alice's channel is still open, with the demo's payments in it.
+    let output = Command::new(env!("CARGO_BIN_EXE_shandian"))
+        .args(["listchannels", "--data-dir", &dirs[0]])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let listing: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(listing["channels"][0]["state"], "normal", "{listing}");
+
+    let interrupt = Command::new("kill").args(["-INT", &child.id().to_string()]).status();
+    assert!(interrupt.unwrap().success());
+    assert!(lines.any(|l| l.contains("Stopping")));
+    assert!(child.wait().unwrap().success(), "Ctrl-C ends the demo cleanly");
+}

@@ -7,11 +7,13 @@
 //!    and of every channel's keys;
 //! 2. the **chain backend** ([`ChainBackend`]: the embedded chain or a bitcoind over RPC, the
 //!    block follower and the BDK wallet in `DIR/wallet.sqlite`);
-//! 3. the **payment logic** ([`Payments`]), which hands the channel manager its HTLC handler;
-//! 4. the **channel manager** and the **peer node** that delivers it peer messages (one actor
+//! 3. the **monitor** ([`MonitorHandle`]), which resumes watching every channel recorded as
+//!    closed other than cooperatively and sweeps our outputs to the wallet;
+//! 4. the **payment logic** ([`Payments`]), which hands the channel manager its HTLC handler;
+//! 5. the **channel manager** and the **peer node** that delivers it peer messages (one actor
 //!    thread; every batch of inputs is one SQLite transaction in `DIR/shandian.sqlite`, and
 //!    messages leave only after it commits);
-//! 5. the **API** (`DIR/api-address`, `DIR/api-token`): the peer commands plus each module's
+//! 6. the **API** (`DIR/api-address`, `DIR/api-token`): the peer commands plus each module's
 //!    routes, with that module's handle layered on as an `Extension`.
 //!
 //! Dropping a [`Daemon`] without [`Daemon::shutdown`] leaves its tasks running until the
@@ -20,23 +22,16 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::{Extension, Router};
-use bitcoin::{Amount, OutPoint, ScriptBuf, Transaction, Txid};
-use shandian_chain::{ChainEvent, FundingTx};
-use shandian_types::{BlockHeight, FeeratePerKw};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 
 use crate::api::{self, ApiConfig, ApiServer, ApiState, ServeError};
-use crate::channels::{
-    ChainCall, ChainOpError, ChannelChain, ChannelManager, ChannelsError, ChannelsHandle,
-    ChannelsStart,
-};
-use crate::onchain::{ChainBackend, ChainConfig, OnchainError};
-use crate::payments::{Batch, BatchRunner, PayError, Payments, PaymentsConfig, PaymentsHandle};
+use crate::channels::{ChannelManager, ChannelsError, ChannelsHandle, ChannelsStart};
+use crate::onchain::{ChainBackend, ChainConfig, MonitorHandle, OnchainError};
+use crate::payments::{PayError, Payments, PaymentsConfig, PaymentsHandle};
 use crate::store::{Store, StoreError};
 use crate::{secret, Node, NodeConfig, NodeHandle};
 
@@ -82,77 +77,15 @@ pub(crate) struct DaemonInfo {
     pub(crate) channels: ChannelsHandle,
 }
 
-/// The payment logic runs its work inside the channel manager's batches.
-struct ManagerBatches(ChannelsHandle);
-
-impl BatchRunner for ManagerBatches {
-    fn run(&self, batch: Batch) -> Pin<Box<dyn Future<Output = Result<(), PayError>> + Send + '_>> {
-        Box::pin(async move {
-            self.0.execute(move |ops| batch(ops)).await.map_err(|_| PayError::ManagerStopped)
-        })
-    }
-}
-
-/// The chain backend as the channel manager's [`ChannelChain`].
-struct ChannelsChain(ChainBackend);
-
-impl ChannelChain for ChannelsChain {
-    fn subscribe(&self) -> mpsc::UnboundedReceiver<ChainEvent> {
-        self.0.subscribe()
-    }
-
-    fn best_height(&self) -> ChainCall<'_, BlockHeight> {
-        Box::pin(async move { self.0.best_block().await.height })
-    }
-
-    fn fund(
-        &self,
-        script: ScriptBuf,
-        amount: Amount,
-    ) -> ChainCall<'_, Result<FundingTx, ChainOpError>> {
-        Box::pin(async move { self.0.fund(script, amount).await.map_err(Into::into) })
-    }
-
-    fn abandon(&self, txid: Txid) -> ChainCall<'_, ()> {
-        Box::pin(self.0.abandon(txid))
-    }
-
-    fn broadcast(&self, tx: Transaction) -> ChainCall<'_, Result<(), ChainOpError>> {
-        Box::pin(async move { self.0.broadcast(tx).await.map_err(Into::into) })
-    }
-
-    fn watch_tx(&self, txid: Txid) -> ChainCall<'_, ()> {
-        Box::pin(self.0.watch_tx(txid))
-    }
-
-    fn watch_output(&self, outpoint: OutPoint) -> ChainCall<'_, ()> {
-        Box::pin(self.0.watch_output(outpoint))
-    }
-
-    fn transaction_position(
-        &self,
-        txid: Txid,
-    ) -> ChainCall<'_, Option<(Transaction, BlockHeight, u32)>> {
-        Box::pin(self.0.transaction_position(txid))
-    }
-
-    fn feerate(&self) -> ChainCall<'_, FeeratePerKw> {
-        Box::pin(self.0.feerate())
-    }
-
-    fn shutdown_script(&self) -> ChainCall<'_, Result<ScriptBuf, ChainOpError>> {
-        Box::pin(async move { self.0.shutdown_script().await.map_err(Into::into) })
-    }
-}
-
 /// A running daemon.
 pub struct Daemon {
     node: NodeHandle,
     chain: ChainBackend,
     channels: ChannelsHandle,
     payments: PaymentsHandle,
+    monitor: MonitorHandle,
     api: ApiServer,
-    /// Stops the chain backend's task.
+    /// Stops the chain backend's and the monitor's tasks.
     stop_chain: watch::Sender<bool>,
 }
 
@@ -166,8 +99,11 @@ impl Daemon {
         let (stop_chain, chain_stopped) = watch::channel(false);
         let network = node_config.network;
         let chain =
-            ChainBackend::start(chain_config, &data_dir, &seed, network, chain_stopped).await?;
+            ChainBackend::start(chain_config, &data_dir, &seed, network, chain_stopped.clone())
+                .await?;
         let parts = async {
+            let monitor =
+                MonitorHandle::start(chain.clone(), &data_dir, seed, chain_stopped).await?;
             let (payments, htlc_handler) =
                 Payments::new(PaymentsConfig::new(network), &data_dir, node_secret)?;
             let store = Store::open(&data_dir)?;
@@ -175,7 +111,7 @@ impl Daemon {
             let node = Node::start_with_handler(node_config.clone(), peer_handler).await?;
             let start = ChannelsStart::new(
                 node.clone(),
-                Arc::new(ChannelsChain(chain.clone())),
+                Arc::new(chain.clone()),
                 store,
                 seed,
                 htlc_handler,
@@ -195,7 +131,7 @@ impl Daemon {
                     e
                 }
             };
-            let payments = match payments.start(ManagerBatches(channels.clone())).await {
+            let payments = match payments.start(channels.clone()).await {
                 Ok(payments) => payments,
                 Err(e) => return Err(stop_all(e.into()).await),
             };
@@ -207,12 +143,12 @@ impl Daemon {
                     Ok(api) => api,
                     Err(e) => return Err(stop_all(e.into()).await),
                 };
-            Ok((node, channels, payments, api))
+            Ok((node, channels, payments, monitor, api))
         };
         match parts.await {
-            Ok((node, channels, payments, api)) => {
+            Ok((node, channels, payments, monitor, api)) => {
                 tracing::info!(node_id = %node.node_id(), "daemon running");
-                Ok(Daemon { node, chain, channels, payments, api, stop_chain })
+                Ok(Daemon { node, chain, channels, payments, monitor, api, stop_chain })
             }
             Err(e) => {
                 stop_chain.send_replace(true);
@@ -241,6 +177,11 @@ impl Daemon {
         &self.payments
     }
 
+    /// The monitor of closed channels.
+    pub fn monitor(&self) -> &MonitorHandle {
+        &self.monitor
+    }
+
     /// Where the API listens.
     pub fn api_addr(&self) -> SocketAddr {
         self.api.addr()
@@ -262,7 +203,7 @@ impl Daemon {
     }
 
     /// Stops the API first (no new commands), then the channel manager (after its current
-    /// batch) and the peers, then the chain backend.
+    /// batch) and the peers, then the monitor and the chain backend.
     pub async fn shutdown(self) {
         self.api.shutdown().await;
         self.channels.stop().await;

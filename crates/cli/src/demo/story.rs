@@ -5,6 +5,7 @@ use std::path::Path;
 use anyhow::{anyhow, bail, Context};
 use bitcoin::{Amount, Txid};
 use serde_json::{json, Value};
+use shandian_regtest::rpc::{RpcAuth, RpcServer};
 
 use super::ledger::{self, group, Balances};
 use super::network::{DemoNetwork, DemoNode};
@@ -30,9 +31,10 @@ pub async fn run(dir: &Path, options: Options) -> anyhow::Result<()> {
     println!("Shandian demo: three Lightning nodes and a regtest chain, in {}", dir.display());
     let net = DemoNetwork::start(dir).await?;
     let outcome = tell(&net, &options).await;
-    if outcome.is_ok() && options.keep_running {
-        keep_running(&net).await;
-    }
+    let outcome = match outcome {
+        Ok(()) if options.keep_running => keep_running(&net).await,
+        other => other,
+    };
     net.shutdown().await;
     outcome
 }
@@ -278,12 +280,21 @@ async fn wait_settled(
     }
 }
 
-/// Prints how to use the running network, then waits for Ctrl-C.
-async fn keep_running(net: &DemoNetwork) {
+/// Serves the chain's JSON-RPC, prints how to use the running network, then waits for Ctrl-C.
+async fn keep_running(net: &DemoNetwork) -> anyhow::Result<()> {
+    let loopback = "127.0.0.1:0".parse().context("loopback address")?;
+    let server = RpcServer::bind(net.chain.clone(), loopback, RpcAuth::Cookie).await?;
+    let rpc = server.local_addr()?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let serving = tokio::spawn(server.run(async move {
+        let _ = stopped.await;
+    }));
     step("The network keeps running; try the client commands (Ctrl-C stops it)");
     for node in &net.nodes {
         println!("  {:<8} --data-dir {}", node.name, node.data_dir.display());
     }
+    let cookie = net.chain.data_dir().join(".cookie");
+    println!("  chain    JSON-RPC http://{rpc} (cookie {})", cookie.display());
     let [alice, _, charlie] = &net.nodes;
     let (a, c) = (alice.data_dir.display(), charlie.data_dir.display());
     println!("\n  shandian listchannels --data-dir {a}");
@@ -291,6 +302,14 @@ async fn keep_running(net: &DemoNetwork) {
     println!("  shandian pay <the bolt11 it printed> --data-dir {a}");
     println!("  shandian listpayments --data-dir {a}");
     println!("  shandian closechannel <channel_id> --data-dir {a}");
+    println!(
+        "  shandian node --data-dir /tmp/dave --listen 127.0.0.1:9736 \\\n      \
+         --bitcoind-rpc http://{rpc} --bitcoind-cookie {}   # a fourth node on this chain",
+        cookie.display()
+    );
     crate::logging::shutdown_signal().await;
     println!("\nStopping.");
+    let _ = stop.send(());
+    serving.await.context("the chain's RPC server")??;
+    Ok(())
 }
