@@ -7,8 +7,9 @@
 //!    and of every channel's keys;
 //! 2. the **chain backend** ([`ChainBackend`]: the embedded chain or a bitcoind over RPC, the
 //!    block follower and the BDK wallet in `DIR/wallet.sqlite`);
-//! 3. the **monitor** ([`MonitorHandle`]), which resumes watching every channel recorded as
-//!    closed other than cooperatively and sweeps our outputs to the wallet;
+//! 3. the **monitor** ([`MonitorHandle`]): the channel manager hands it every channel that
+//!    closes other than cooperatively (recorded in the closing batch, so it also resumes them
+//!    after a restart); it sweeps our outputs to the wallet and punishes revoked commitments;
 //! 4. the **payment logic** ([`Payments`]), which hands the channel manager its HTLC handler;
 //! 5. the **channel manager** and the **peer node** that delivers it peer messages (one actor
 //!    thread; every batch of inputs is one SQLite transaction in `DIR/shandian.sqlite`, and
@@ -115,7 +116,8 @@ impl Daemon {
                 store,
                 seed,
                 htlc_handler,
-            );
+            )
+            .with_monitor(monitor.clone());
             let channels = match manager.start(start).await {
                 Ok(channels) => channels,
                 Err(e) => {
