@@ -91,7 +91,7 @@ pub struct Resolution {
 /// funded state (with its signer); cheap to rebuild from the stored record.
 #[derive(Debug, Clone)]
 pub struct ChannelMonitor {
-    funded: Funded,
+    pub(crate) funded: Funded,
     secp: Secp256k1<All>,
 }
 
@@ -121,7 +121,7 @@ impl ChannelMonitor {
         self.funded.log().limits().counterparty.to_self_delay
     }
 
-    fn channel_type(&self) -> ChannelType {
+    pub(crate) fn channel_type(&self) -> ChannelType {
         if self.funded.setup().channel_type.anchors {
             ChannelType::AnchorsZeroFeeHtlcTx
         } else {

@@ -18,6 +18,11 @@
 //! weights of `shandian-tx`; outputs worth less than their own sweep are left (reported in
 //! [`Resolution::unclaimed`]).
 //!
+//! When the close leaves HTLCs we offered in flight, [`ChannelMonitor::offered_on_chain`]
+//! says which failed with it (no output on the confirmed commitment) and
+//! [`ChannelMonitor::preimages_in`] takes the preimages the counterparty reveals when it
+//! claims the others, so the node can settle the payments and forwards behind them.
+//!
 //! Nothing here does IO: heights and transactions in, transactions out. The node's monitor
 //! runner watches the chain, stores what it learns and broadcasts each claim when its height
 //! comes.
@@ -25,7 +30,9 @@
 mod claims;
 mod classify;
 mod error;
+mod htlcs;
 
 pub use claims::{ChannelMonitor, Claim, ClaimKind, Resolution, SweepPolicy};
 pub use classify::Close;
 pub use error::Error;
+pub use htlcs::OfferedOnChain;
