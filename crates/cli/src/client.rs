@@ -61,6 +61,18 @@ pub enum ClientCommand {
         #[command(flatten)]
         node: NodeLocation,
     },
+    /// Pay satoshis on chain from the wallet to an address; returns the broadcast transaction.
+    #[command(name = "sendtoaddress")]
+    SendToAddress {
+        #[command(flatten)]
+        node: NodeLocation,
+        /// The destination address (of the node's network).
+        #[arg(value_name = "ADDRESS")]
+        address: String,
+        /// The amount in satoshis.
+        #[arg(value_name = "AMOUNT_SAT")]
+        amount_sat: u64,
+    },
     /// Open a channel with a connected peer, funded from the on-chain wallet; returns once the
     /// funding transaction is broadcast.
     #[command(name = "openchannel")]
@@ -195,6 +207,11 @@ impl ClientCommand {
             C::ListPeers { node } => Request::new("listpeers", json!({}), node),
             C::NewAddress { node } => Request::new("newaddress", json!({}), node),
             C::GetBalance { node } => Request::new("getbalance", json!({}), node),
+            C::SendToAddress { node, address, amount_sat } => Request::new(
+                "sendtoaddress",
+                json!({ "address": address, "amount_sat": amount_sat }),
+                node,
+            ),
             C::OpenChannel { node, node_id, amount_sat, push_msat, private } => {
                 let base = object(json!({ "node_id": node_id, "amount_sat": amount_sat }));
                 let params = with_optional(
@@ -297,6 +314,10 @@ mod tests {
             json!({"channel_id": "ab", "force": true})
         );
         assert_eq!(request(&["closechannel", "ab"]).1, json!({"channel_id": "ab"}));
+        assert_eq!(
+            request(&["sendtoaddress", "bcrt1qxyz", "5000"]),
+            ("sendtoaddress".into(), json!({"address": "bcrt1qxyz", "amount_sat": 5000}))
+        );
         assert_eq!(
             request(&["invoice", "1000", "coffee", "--expiry", "60"]).1,
             json!({"amount_msat": 1000, "description": "coffee", "expiry_secs": 60})
