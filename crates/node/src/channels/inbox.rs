@@ -59,6 +59,9 @@ pub(crate) enum Input {
         force: bool,
         reply: oneshot::Sender<Result<ClosingInfo, ChannelsError>>,
     },
+    /// The monitor recorded how HTLCs we offered ended on chain: hand the outcomes not yet
+    /// reported to the payment logic (also sent once at start, for those left by a crash).
+    OnchainHtlcs,
     /// List the channels.
     List(oneshot::Sender<Vec<ChannelInfo>>),
     /// Stop after this batch.

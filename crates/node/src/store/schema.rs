@@ -11,7 +11,7 @@ use rusqlite::Connection;
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
 
 /// Migration `i` takes the database from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2];
+const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 /// Version 1: peers, channels, payments and attempts, invoices, forwards.
 const V1: &str = r#"
@@ -159,6 +159,25 @@ CREATE TABLE monitor_claims (
 CREATE INDEX claims_by_channel ON monitor_claims (channel_id);
 "#;
 
+/// Version 3: how our offered HTLCs ended on chain, as the monitor learned it, and whether
+/// the payment logic was told (exactly once).
+const V3: &str = r#"
+CREATE TABLE onchain_htlcs (
+    channel_id  BLOB NOT NULL CHECK (length(channel_id) = 32),
+    htlc_id     INTEGER NOT NULL CHECK (htlc_id >= 0),
+    outcome     TEXT NOT NULL CHECK (outcome IN ('fulfilled', 'failed')),
+    preimage    BLOB CHECK (length(preimage) = 32),
+    height      INTEGER NOT NULL CHECK (height >= 0),
+    reported_at INTEGER CHECK (reported_at >= 0),
+    PRIMARY KEY (channel_id, htlc_id),
+    CHECK ((outcome = 'fulfilled') = (preimage IS NOT NULL))
+) STRICT;
+CREATE INDEX onchain_htlcs_unreported ON onchain_htlcs (reported_at) WHERE reported_at IS NULL;
+CREATE TRIGGER onchain_htlc_is_final BEFORE UPDATE ON onchain_htlcs
+WHEN OLD.reported_at IS NOT NULL
+BEGIN SELECT RAISE(ABORT, 'on-chain HTLC outcome already reported'); END;
+"#;
+
 /// The database's schema version.
 pub(super) fn version(conn: &Connection) -> Result<u32, StoreError> {
     let version: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
@@ -214,6 +233,7 @@ mod tests {
                 "forwards",
                 "invoices",
                 "monitor_claims",
+                "onchain_htlcs",
                 "payment_attempts",
                 "payments",
                 "peers"

@@ -10,10 +10,10 @@ use bitcoin::hashes::Hash;
 use bitcoin::secp256k1::{PublicKey, SecretKey};
 use bitcoin::{Amount, Network, ScriptBuf, WScriptHash};
 use shandian_node::channels::{ChannelManager, ChannelsHandle, ChannelsStart, OpenedChannel};
-use shandian_node::onchain::{ChainBackend, ChainConfig};
+use shandian_node::onchain::{ChainBackend, ChainConfig, MonitorHandle};
 use shandian_node::payments::{Payments, PaymentsConfig, PaymentsHandle};
 use shandian_node::store::Store;
-use shandian_node::switch::ChannelSummary;
+use shandian_node::switch::{ChannelSummary, HtlcHandler};
 use shandian_node::{Node, NodeConfig, NodeHandle, SECRET_FILE};
 use shandian_regtest::RegtestChain;
 use shandian_types::{BlockHeight, ChannelId, Msat};
@@ -21,13 +21,14 @@ use tokio::sync::watch;
 
 pub const WAIT: Duration = Duration::from_secs(60);
 
-/// One node: peers, chain backend with wallet, channel manager, payments.
+/// One node: peers, chain backend with wallet, channel manager, payments, on-chain monitor.
 pub struct TestNode {
     pub dir: PathBuf,
     pub node: NodeHandle,
     pub chain: ChainBackend,
     pub channels: ChannelsHandle,
     pub payments: PaymentsHandle,
+    pub monitor: MonitorHandle,
     stop: watch::Sender<bool>,
 }
 
@@ -42,6 +43,15 @@ pub fn node_config(dir: &Path) -> NodeConfig {
 impl TestNode {
     /// Starts (or restarts, from the same directory) a node.
     pub async fn start(chain: &Arc<RegtestChain>, dir: &Path) -> TestNode {
+        TestNode::start_with(chain, dir, |handler| handler).await
+    }
+
+    /// Starts a node whose payment logic is wrapped by `wrap` (e.g. to hold HTLCs).
+    pub async fn start_with(
+        chain: &Arc<RegtestChain>,
+        dir: &Path,
+        wrap: impl FnOnce(Box<dyn HtlcHandler>) -> Box<dyn HtlcHandler>,
+    ) -> TestNode {
         let (manager, peer_handler) = ChannelManager::new();
         let node =
             Node::start_with_handler(node_config(dir), peer_handler).await.expect("node starts");
@@ -52,19 +62,23 @@ impl TestNode {
             dir,
             &seed,
             Network::Regtest,
-            shutdown,
+            shutdown.clone(),
         )
         .await
         .expect("chain backend starts");
+        let monitor = MonitorHandle::start(backend.clone(), dir, seed, shutdown)
+            .await
+            .expect("monitor starts");
         let secret = SecretKey::from_slice(&seed).unwrap();
         let config = PaymentsConfig::new(Network::Regtest);
         let (payments, handler) = Payments::new(config, dir, secret).expect("payments load");
         let store = Store::open(dir).expect("store opens");
         let start =
-            ChannelsStart::new(node.clone(), Arc::new(backend.clone()), store, seed, handler);
+            ChannelsStart::new(node.clone(), Arc::new(backend.clone()), store, seed, wrap(handler))
+                .with_monitor(monitor.clone());
         let channels = manager.start(start).await.expect("channel manager starts");
         let payments = payments.start(channels.clone()).await.expect("payments start");
-        TestNode { dir: dir.to_owned(), node, chain: backend, channels, payments, stop }
+        TestNode { dir: dir.to_owned(), node, chain: backend, channels, payments, monitor, stop }
     }
 
     pub fn id(&self) -> PublicKey {
