@@ -159,6 +159,7 @@ struct Net {
     charlie: TestNode,
     gate: Gate,
     relay: Relay,
+    ab: OpenedChannel,
     bc: OpenedChannel,
     _dir: tempfile::TempDir,
 }
@@ -191,17 +192,17 @@ async fn net() -> Net {
         .await
         .expect("connects in time")
         .expect("connects");
-    open(&chain, &all, &alice, &bob, Msat::ZERO).await;
+    let ab = open(&chain, &all, &alice, &bob, Msat::ZERO).await;
     let bc = open(&chain, &all, &bob, &charlie, Msat::ZERO).await;
-    Net { chain, alice, bob, charlie, gate, relay, bc, _dir: dir }
+    Net { chain, alice, bob, charlie, gate, relay, ab, bc, _dir: dir }
 }
 
 /// Alice starts paying a fresh invoice of Charlie's; returns once Charlie holds the HTLC.
 async fn pay_until_held(
     net: &Net,
+    amount: Msat,
 ) -> (PaymentHash, tokio::task::JoinHandle<Result<PaySuccess, PayError>>) {
-    let invoice =
-        net.charlie.payments.create_invoice(Some(Msat(20_000_000)), "x".into(), None).await;
+    let invoice = net.charlie.payments.create_invoice(Some(amount), "x".into(), None).await;
     let invoice = invoice.unwrap();
     let payments = net.alice.payments.clone();
     let bolt11 = invoice.bolt11.clone();
@@ -239,7 +240,7 @@ fn onchain_outcomes(node: &TestNode, channel: ChannelId) -> Vec<(OnchainOutcome,
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn charlie_takes_the_htlc_on_chain_and_bob_fulfils_alice_with_its_preimage() {
     let net = net().await;
-    let (hash, paying) = pay_until_held(&net).await;
+    let (hash, paying) = pay_until_held(&net, Msat(20_000_000)).await;
     // Charlie's messages stop reaching Bob; Charlie fulfils (Bob never hears it), then
     // force-closes: his commitment carries the HTLC, which he takes with the preimage.
     net.relay.blackhole.store(true, Ordering::SeqCst);
@@ -264,7 +265,7 @@ async fn charlie_takes_the_htlc_on_chain_and_bob_fulfils_alice_with_its_preimage
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bob_times_the_htlc_out_on_chain_and_alices_payment_fails_once() {
     let net = net().await;
-    let (_, paying) = pay_until_held(&net).await;
+    let (_, paying) = pay_until_held(&net, Msat(20_000_000)).await;
     // Charlie never settles; Bob force-closes with the HTLC in flight and takes it back by
     // HTLC-timeout after its expiry.
     net.bob.channels.close_channel(net.bc.channel_id, true).await.expect("force close");
@@ -291,4 +292,24 @@ async fn bob_times_the_htlc_out_on_chain_and_alices_payment_fails_once() {
     for node in [alice, bob, charlie] {
         node.stop().await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alices_payment_ends_when_her_first_hop_closes_on_chain_without_its_output() {
+    let net = net().await;
+    // 300 sat: trimmed as dust, so Alice's commitment carries no output for it.
+    let (hash, paying) = pay_until_held(&net, Msat(300_000)).await;
+    net.alice.channels.close_channel(net.ab.channel_id, true).await.expect("force close");
+    // Failed once the commitment is deep enough (6 blocks), not before.
+    net.mine(5).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!paying.is_finished(), "failed before the close was final");
+    mine_until_done(&net, &paying, 5).await;
+
+    paying.await.unwrap().expect_err("Alice's payment fails");
+    let payments = net.alice.payments.list_payments().await.unwrap();
+    let payment = payments.iter().find(|p| p.payment_hash == hash).unwrap();
+    assert_eq!(payment.status, PaymentStatus::Failed);
+    let outcomes = onchain_outcomes(&net.alice, net.ab.channel_id);
+    assert_eq!(outcomes, vec![(OnchainOutcome::Failed, true)]);
 }
