@@ -6,20 +6,21 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use bitcoin::hashes::Hash;
 use bitcoin::secp256k1::{PublicKey, SecretKey};
-use bitcoin::{Amount, Network, ScriptBuf, WScriptHash};
+use bitcoin::{Amount, Network};
 use shandian_node::channels::{ChannelManager, ChannelsHandle, ChannelsStart, OpenedChannel};
 use shandian_node::onchain::{ChainBackend, ChainConfig, MonitorHandle};
 use shandian_node::payments::{Payments, PaymentsConfig, PaymentsHandle};
 use shandian_node::store::Store;
 use shandian_node::switch::{ChannelSummary, HtlcHandler};
-use shandian_node::{Node, NodeConfig, NodeHandle, SECRET_FILE};
+use shandian_node::{Node, NodeHandle, SECRET_FILE};
 use shandian_regtest::RegtestChain;
-use shandian_types::{BlockHeight, ChannelId, Msat};
+use shandian_types::{ChannelId, Msat};
 use tokio::sync::watch;
 
-pub const WAIT: Duration = Duration::from_secs(60);
+#[path = "../common/regtest_chain.rs"]
+mod regtest_chain;
+pub use regtest_chain::*;
 
 /// One node: peers, chain backend with wallet, channel manager, payments, on-chain monitor.
 pub struct TestNode {
@@ -32,12 +33,10 @@ pub struct TestNode {
     stop: watch::Sender<bool>,
 }
 
-pub fn node_config(dir: &Path) -> NodeConfig {
-    let mut config = NodeConfig::new(Network::Regtest, dir, "127.0.0.1:0".parse().unwrap());
-    config.reconnect_min = Duration::from_millis(50);
-    config.reconnect_max = Duration::from_millis(500);
-    config.channels.minimum_depth = 3;
-    config
+impl FollowsChain for TestNode {
+    fn backend(&self) -> &ChainBackend {
+        &self.chain
+    }
 }
 
 impl TestNode {
@@ -130,32 +129,6 @@ impl TestNode {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
-}
-
-/// A script no wallet here owns.
-pub fn foreign_script() -> ScriptBuf {
-    ScriptBuf::new_p2wsh(&WScriptHash::from_byte_array([7; 32]))
-}
-
-/// Mines `n` blocks to `script` and waits until every node's backend has them.
-pub async fn mine(chain: &Arc<RegtestChain>, nodes: &[&TestNode], n: u32, script: &ScriptBuf) {
-    let (c, s) = (chain.clone(), script.clone());
-    tokio::task::spawn_blocking(move || c.mine(n, &s).expect("mines")).await.unwrap();
-    let tip = BlockHeight(chain.tip().height);
-    for node in nodes {
-        tokio::time::timeout(WAIT, node.chain.wait_for_height(tip))
-            .await
-            .expect("backend follows")
-            .expect("backend runs");
-    }
-}
-
-/// Gives `node`'s wallet spendable coins.
-pub async fn fund_wallet(chain: &Arc<RegtestChain>, node: &TestNode, others: &[&TestNode]) {
-    let address = node.chain.new_address().await.unwrap();
-    let mut all = vec![node];
-    all.extend_from_slice(others);
-    mine(chain, &all, 101, &address.script_pubkey()).await;
 }
 
 pub const FUNDING: Amount = Amount::from_sat(1_000_000);
