@@ -24,6 +24,7 @@ use shandian_tx::{Funding, ShachainStore};
 use shandian_types::{ChannelId, FeeratePerKw, Msat, PaymentPreimage, ShortChannelId};
 use shandian_wire::{FeeRange, Message, Reader, WriteExt};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// Writes fields in order.
 pub(crate) struct Enc(pub(crate) Vec<u8>);
@@ -304,9 +305,9 @@ fn get_changes(d: &mut Dec<'_>) -> Result<Changes, Error> {
 fn get_log(d: &mut Dec<'_>, limits: ChannelLimits) -> Result<UpdateLog, Error> {
     let holder = get_changes(d)?;
     let counterparty = get_changes(d)?;
-    let holder_commitment = get_commitment(d)?;
-    let counterparty_commitment = get_commitment(d)?;
-    let counterparty_next = if d.bool()? { Some(get_commitment(d)?) } else { None };
+    let holder_commitment = Arc::new(get_commitment(d)?);
+    let counterparty_commitment = Arc::new(get_commitment(d)?);
+    let counterparty_next = if d.bool()? { Some(Arc::new(get_commitment(d)?)) } else { None };
     let next_holder_htlc_id = d.u64()?;
     let next_counterparty_htlc_id = d.u64()?;
     let fail_when_committed = (0..d.u32()?).map(|_| d.u64()).collect::<Result<_, _>>()?;

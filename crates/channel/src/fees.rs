@@ -4,7 +4,7 @@
 //! Everything is computed from a [`CommitmentSpec`] and the owner's dust limit, so both sides
 //! compute identical numbers for the same commitment.
 
-use crate::spec::CommitmentSpec;
+use crate::spec::{CommitmentSpec, SpecHtlc};
 use bitcoin::{Amount, Weight};
 use shandian_types::{FeeratePerKw, Msat};
 
@@ -101,9 +101,9 @@ pub struct CommitmentFigures {
 /// Computes the figures of the commitment described by `spec` (in the holder's perspective),
 /// owned by the holder when `holder_owned`, with the owner's `dust_limit` and an optional
 /// feerate override (for the fee spike buffer and update_fee checks).
-pub fn figures(
+pub fn figures<H: SpecHtlc>(
     model: FeeModel,
-    spec: &CommitmentSpec,
+    spec: &CommitmentSpec<H>,
     holder_owned: bool,
     dust_limit: Amount,
     feerate: FeeratePerKw,
@@ -114,8 +114,9 @@ pub fn figures(
     let sides = [(spec.offered.values(), holder_owned), (spec.received.values(), !holder_owned)];
     for (htlcs, offered_by_owner) in sides {
         for htlc in htlcs {
-            if model.is_trimmed(htlc.amount_msat, offered_by_owner, dust_limit, feerate) {
-                dust = Msat(dust.0.saturating_add(htlc.amount_msat.0));
+            let amount = htlc.amount();
+            if model.is_trimmed(amount, offered_by_owner, dust_limit, feerate) {
+                dust = Msat(dust.0.saturating_add(amount.0));
             } else {
                 untrimmed += 1;
             }

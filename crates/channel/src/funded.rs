@@ -13,7 +13,7 @@ use shandian_tx::keys::per_commitment_point;
 use shandian_tx::shachain::{index_for_commitment, ShachainStore};
 use shandian_types::{PaymentHash, PaymentPreimage, ShortChannelId};
 use shandian_wire::{CommitmentSigned, Message, RevokeAndAck};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Which of `commitment_signed` and `revoke_and_ack` we sent last: BOLT 2 requires
 /// retransmitting both in their original order after a reconnection.
@@ -62,6 +62,27 @@ impl Funded {
 
     fn holder_point(&self, number: u64) -> Result<PublicKey, Error> {
         self.setup.signer.commitment_point(number)
+    }
+
+    /// Forgets the preimages of HTLCs that no current commitment holds any more: nothing can
+    /// claim them on chain, and keeping them made every record (and every snapshot of the
+    /// channel) grow with every payment ever received.
+    fn forget_settled_preimages(&mut self) {
+        if self.preimages.is_empty() {
+            return;
+        }
+        let log = &self.log;
+        let commitments = [
+            Some(log.holder_commitment()),
+            Some(log.counterparty_commitment()),
+            log.counterparty_next(),
+        ];
+        let live: BTreeSet<PaymentHash> = commitments
+            .iter()
+            .flatten()
+            .flat_map(|c| c.spec.received.values().map(|h| h.payment_hash))
+            .collect();
+        self.preimages.retain(|hash, _| live.contains(hash));
     }
 
     /// Sends `commitment_signed` if there is something to sign and no signature outstanding.
@@ -127,6 +148,7 @@ impl Funded {
         let revoked = self.log.holder_commitment().number;
         self.log.accepted_holder_commitment(next);
         self.holder_signatures = sigs;
+        self.forget_settled_preimages();
         out.push(Action::Send(Message::from(self.revocation_message(revoked)?)));
         self.last_sent = LastSent::RevokeAndAck;
         self.sign_if_needed(out)
@@ -155,6 +177,7 @@ impl Funded {
         secrets.insert(index, msg.per_commitment_secret).map_err(|_| Error::ShachainMismatch)?;
         self.counterparty_secrets = secrets;
         let locked = self.log.received_revocation()?;
+        self.forget_settled_preimages();
         self.counterparty_points = (self.counterparty_points.1, msg.next_per_commitment_point);
         for (htlc, must_fail) in locked.incoming {
             out.push(Action::Event(Event::HtlcIncoming { htlc: Box::new(htlc), must_fail }));

@@ -3,7 +3,7 @@
 
 use crate::error::Error;
 use crate::fees::{figures, spike_buffer_feerate, CommitmentFigures, FeeModel};
-use crate::spec::{CommitmentSpec, Htlc};
+use crate::spec::{CommitmentSpec, Htlc, SpecHtlc};
 use bitcoin::Amount;
 use shandian_types::{FeeratePerKw, Msat};
 
@@ -65,7 +65,11 @@ fn msat(amount: Amount) -> Msat {
 impl ChannelLimits {
     /// The figures of both commitments that could carry `spec`: ours (our dust limit) and the
     /// counterparty's (its dust limit), at `feerate`.
-    fn both_figures(&self, spec: &CommitmentSpec, feerate: FeeratePerKw) -> [CommitmentFigures; 2] {
+    fn both_figures<H: SpecHtlc>(
+        &self,
+        spec: &CommitmentSpec<H>,
+        feerate: FeeratePerKw,
+    ) -> [CommitmentFigures; 2] {
         [
             figures(self.fee_model, spec, true, self.holder.dust_limit, feerate),
             figures(self.fee_model, spec, false, self.counterparty.dust_limit, feerate),
@@ -74,7 +78,12 @@ impl ChannelLimits {
 
     /// The funder's worst-case cost over both commitments at `feerate`, with `extra` more
     /// untrimmed HTLCs (the fee spike buffer adds one).
-    fn funder_cost(&self, spec: &CommitmentSpec, feerate: FeeratePerKw, extra: usize) -> Msat {
+    fn funder_cost<H: SpecHtlc>(
+        &self,
+        spec: &CommitmentSpec<H>,
+        feerate: FeeratePerKw,
+        extra: usize,
+    ) -> Msat {
         let worst = self
             .both_figures(spec, feerate)
             .iter()
@@ -86,10 +95,10 @@ impl ChannelLimits {
 
     /// The balance `side` must keep: the reserve the other side imposed, plus, for the funder,
     /// the fees.
-    fn required_balance(
+    fn required_balance<H: SpecHtlc>(
         &self,
         side: Side,
-        spec: &CommitmentSpec,
+        spec: &CommitmentSpec<H>,
         feerate: FeeratePerKw,
         extra: usize,
     ) -> Msat {
@@ -101,7 +110,7 @@ impl ChannelLimits {
         Msat(msat(reserve).0.saturating_add(fees.0))
     }
 
-    fn balance(side: Side, spec: &CommitmentSpec) -> Msat {
+    fn balance<H>(side: Side, spec: &CommitmentSpec<H>) -> Msat {
         match side {
             Side::Holder => spec.to_holder,
             Side::Counterparty => spec.to_counterparty,
@@ -111,11 +120,11 @@ impl ChannelLimits {
     /// BOLT 2 `update_add_htlc` checks on `htlc`, offered by `offerer`, given the `spec` that
     /// results from adding it. Returns whether the HTLC is within the dust exposure limit;
     /// callers refuse our own over-limit HTLCs and fail received ones once committed.
-    pub fn check_add(
+    pub fn check_add<H: SpecHtlc>(
         &self,
         offerer: Side,
         htlc: &Htlc,
-        spec: &CommitmentSpec,
+        spec: &CommitmentSpec<H>,
     ) -> Result<bool, Error> {
         let receiver = match offerer {
             Side::Holder => &self.counterparty,
@@ -153,7 +162,7 @@ impl ChannelLimits {
 
     /// Extra care for our own offers: the fee spike buffer when we pay the fee, and not
     /// leaving the funder unable to pay when it is the peer.
-    fn check_own_offer_headroom(&self, spec: &CommitmentSpec) -> Result<(), Error> {
+    fn check_own_offer_headroom<H: SpecHtlc>(&self, spec: &CommitmentSpec<H>) -> Result<(), Error> {
         if self.holder_is_funder {
             // BOLT 2: SHOULD keep a "fee spike buffer" of twice the feerate plus one HTLC.
             let spiked = spike_buffer_feerate(spec.feerate);
@@ -170,19 +179,27 @@ impl ChannelLimits {
     }
 
     /// Whether both commitments' trimmed HTLCs stay within `max_dust_htlc_exposure_msat`.
-    pub fn within_dust_exposure(&self, spec: &CommitmentSpec, feerate: FeeratePerKw) -> bool {
+    pub fn within_dust_exposure<H: SpecHtlc>(
+        &self,
+        spec: &CommitmentSpec<H>,
+        feerate: FeeratePerKw,
+    ) -> bool {
         self.both_figures(spec, feerate).iter().all(|f| f.dust_exposure <= self.max_dust_exposure)
     }
 
     /// The dust exposure of the worse of the two commitments.
-    pub fn dust_exposure(&self, spec: &CommitmentSpec) -> Msat {
+    pub fn dust_exposure<H: SpecHtlc>(&self, spec: &CommitmentSpec<H>) -> Msat {
         let [a, b] = self.both_figures(spec, spec.feerate);
         a.dust_exposure.max(b.dust_exposure)
     }
 
     /// BOLT 2 `update_fee` checks: the funder sent it, the rate is sane (for received ones)
     /// and the funder can afford it while keeping its reserve.
-    pub fn check_fee(&self, sender: Side, spec: &CommitmentSpec) -> Result<(), Error> {
+    pub fn check_fee<H: SpecHtlc>(
+        &self,
+        sender: Side,
+        spec: &CommitmentSpec<H>,
+    ) -> Result<(), Error> {
         let funder = if self.holder_is_funder { Side::Holder } else { Side::Counterparty };
         // BOLT 2: the node not responsible for paying the fee MUST NOT send update_fee.
         if sender != funder {

@@ -1,6 +1,7 @@
 //! What a commitment transaction contains, independent of keys and scripts: the balances, the
 //! HTLCs in flight and the feerate. The update log produces one [`CommitmentSpec`] per
-//! commitment by applying [`Update`]s to the previous one ([`CommitmentSpec::reduce`]).
+//! commitment by applying [`Update`]s to the previous one ([`CommitmentSpec::reduce`]); the update checks
+//! use the same specs with amounts only ([`CommitmentSpec::amounts`]).
 //!
 //! A spec is always written from the holder's (our) perspective: `offered` are HTLCs we
 //! offered, `to_holder` is our balance; the counterparty's commitment uses the same
@@ -56,13 +57,43 @@ impl Update {
     }
 }
 
+/// What a spec needs of an HTLC. Commitments carry whole HTLCs ([`Htlc`], onion included);
+/// the update checks only need amounts, so they reduce specs of [`Msat`], which are cheap to
+/// build (no onion copied per check).
+pub trait SpecHtlc: Clone {
+    /// Built from the `update_add_htlc` that offered it.
+    fn from_add(htlc: &Htlc) -> Self;
+    /// Its `amount_msat`.
+    fn amount(&self) -> Msat;
+}
+
+impl SpecHtlc for Htlc {
+    fn from_add(htlc: &Htlc) -> Self {
+        htlc.clone()
+    }
+
+    fn amount(&self) -> Msat {
+        self.amount_msat
+    }
+}
+
+impl SpecHtlc for Msat {
+    fn from_add(htlc: &Htlc) -> Self {
+        htlc.amount_msat
+    }
+
+    fn amount(&self) -> Msat {
+        *self
+    }
+}
+
 /// The contents of one commitment, from the holder's perspective.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CommitmentSpec {
+pub struct CommitmentSpec<H = Htlc> {
     /// HTLCs the holder offered, by id.
-    pub offered: BTreeMap<u64, Htlc>,
+    pub offered: BTreeMap<u64, H>,
     /// HTLCs the counterparty offered, by id.
-    pub received: BTreeMap<u64, Htlc>,
+    pub received: BTreeMap<u64, H>,
     /// The holder's balance before fees.
     pub to_holder: Msat,
     /// The counterparty's balance before fees.
@@ -83,9 +114,38 @@ impl CommitmentSpec {
         }
     }
 
+    /// Applies the holder's and the counterparty's changes, in the canonical order: additions,
+    /// then removals, then the feerate. Both sides apply the same changes to the same spec and
+    /// so agree on the result.
+    pub fn reduce(
+        &self,
+        holder: &[Update],
+        counterparty: &[Update],
+    ) -> Result<CommitmentSpec, Error> {
+        let mut spec = self.clone();
+        spec.apply(holder.iter(), counterparty.iter())?;
+        Ok(spec)
+    }
+
+    /// The same spec with amounts only: what the update checks need.
+    pub fn amounts(&self) -> CommitmentSpec<Msat> {
+        let amounts = |htlcs: &BTreeMap<u64, Htlc>| {
+            htlcs.iter().map(|(id, h)| (*id, h.amount_msat)).collect()
+        };
+        CommitmentSpec {
+            offered: amounts(&self.offered),
+            received: amounts(&self.received),
+            to_holder: self.to_holder,
+            to_counterparty: self.to_counterparty,
+            feerate: self.feerate,
+        }
+    }
+}
+
+impl<H: SpecHtlc> CommitmentSpec<H> {
     /// The same commitment seen from the other side: offered and received HTLCs and the two
     /// balances swap places.
-    pub fn mirrored(&self) -> CommitmentSpec {
+    pub fn mirrored(&self) -> CommitmentSpec<H> {
         CommitmentSpec {
             offered: self.received.clone(),
             received: self.offered.clone(),
@@ -99,61 +159,58 @@ impl CommitmentSpec {
     pub fn total(&self) -> Option<Msat> {
         let mut htlcs = self.offered.values().chain(self.received.values());
         htlcs.try_fold(self.to_holder.checked_add(self.to_counterparty)?, |sum, h| {
-            sum.checked_add(h.amount_msat)
+            sum.checked_add(h.amount())
         })
     }
 
     /// Sum of the HTLCs the holder offered.
     pub fn offered_total(&self) -> Msat {
-        Msat(self.offered.values().fold(0u64, |s, h| s.saturating_add(h.amount_msat.0)))
+        Msat(self.offered.values().fold(0u64, |s, h| s.saturating_add(h.amount().0)))
     }
 
     /// Sum of the HTLCs the counterparty offered.
     pub fn received_total(&self) -> Msat {
-        Msat(self.received.values().fold(0u64, |s, h| s.saturating_add(h.amount_msat.0)))
+        Msat(self.received.values().fold(0u64, |s, h| s.saturating_add(h.amount().0)))
     }
 
-    /// Applies the holder's and the counterparty's changes, in the canonical order: additions,
-    /// then removals, then the feerate. Both sides apply the same changes to the same spec and
-    /// so agree on the result.
-    pub fn reduce(
-        &self,
-        holder: &[Update],
-        counterparty: &[Update],
-    ) -> Result<CommitmentSpec, Error> {
-        let mut spec = self.clone();
-        for update in holder {
+    /// Applies changes in place, in the order of [`CommitmentSpec::reduce`].
+    pub(crate) fn apply<'a>(
+        &mut self,
+        holder: impl Iterator<Item = &'a Update> + Clone,
+        counterparty: impl Iterator<Item = &'a Update> + Clone,
+    ) -> Result<(), Error> {
+        for update in holder.clone() {
             if let Update::Add(htlc) = update {
-                spec.to_holder = spec
+                self.to_holder = self
                     .to_holder
                     .checked_sub(htlc.amount_msat)
                     .ok_or(Error::InsufficientBalance)?;
-                spec.offered.insert(htlc.id, htlc.clone());
+                self.offered.insert(htlc.id, H::from_add(htlc));
             }
         }
-        for update in counterparty {
+        for update in counterparty.clone() {
             if let Update::Add(htlc) = update {
-                spec.to_counterparty = spec
+                self.to_counterparty = self
                     .to_counterparty
                     .checked_sub(htlc.amount_msat)
                     .ok_or(Error::InsufficientBalance)?;
-                spec.received.insert(htlc.id, htlc.clone());
+                self.received.insert(htlc.id, H::from_add(htlc));
             }
         }
-        for update in holder {
-            spec.apply_removal(update, true)?;
+        for update in holder.clone() {
+            self.apply_removal(update, true)?;
         }
-        for update in counterparty {
-            spec.apply_removal(update, false)?;
+        for update in counterparty.clone() {
+            self.apply_removal(update, false)?;
         }
-        let mut fees = holder.iter().chain(counterparty).filter_map(|u| match u {
+        let fees = holder.chain(counterparty).filter_map(|u| match u {
             Update::Fee(m) => Some(m.feerate_per_kw),
             _ => None,
         });
-        if let Some(rate) = fees.next_back() {
-            spec.feerate = rate;
+        if let Some(rate) = fees.last() {
+            self.feerate = rate;
         }
-        Ok(spec)
+        Ok(())
     }
 
     /// A removal by the holder settles an HTLC the counterparty offered, and vice versa.
@@ -167,7 +224,7 @@ impl CommitmentSpec {
         // Fulfilled HTLCs go to the remover; failed ones return to the offerer.
         let to_holder = by_holder == fulfilled;
         let balance = if to_holder { &mut self.to_holder } else { &mut self.to_counterparty };
-        *balance = balance.checked_add(htlc.amount_msat).ok_or(Error::InsufficientBalance)?;
+        *balance = balance.checked_add(htlc.amount()).ok_or(Error::InsufficientBalance)?;
         Ok(())
     }
 }

@@ -23,7 +23,9 @@
 use crate::error::Error;
 use crate::limits::{ChannelLimits, Side, BADONION};
 use crate::spec::{CommitmentSpec, Htlc, Update};
+use shandian_types::Msat;
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 /// One direction's changes in their three stages (see the module docs).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -61,10 +63,12 @@ pub struct UpdateLog {
     pub(crate) limits: ChannelLimits,
     pub(crate) holder: Changes,
     pub(crate) counterparty: Changes,
-    pub(crate) holder_commitment: Commitment,
-    pub(crate) counterparty_commitment: Commitment,
+    // Commitments are replaced whole, never edited: shared, so cloning the channel (each
+    // persisted record is a snapshot) does not copy every HTLC and its onion.
+    pub(crate) holder_commitment: Arc<Commitment>,
+    pub(crate) counterparty_commitment: Arc<Commitment>,
     /// The counterparty commitment we signed and whose predecessor is not yet revoked.
-    pub(crate) counterparty_next: Option<Commitment>,
+    pub(crate) counterparty_next: Option<Arc<Commitment>>,
     pub(crate) next_holder_htlc_id: u64,
     pub(crate) next_counterparty_htlc_id: u64,
     /// Their HTLCs over our dust exposure limit, to fail once committed.
@@ -78,8 +82,8 @@ impl UpdateLog {
             limits,
             holder: Changes::default(),
             counterparty: Changes::default(),
-            holder_commitment: Commitment { number: 0, spec: initial.clone() },
-            counterparty_commitment: Commitment { number: 0, spec: initial },
+            holder_commitment: Arc::new(Commitment { number: 0, spec: initial.clone() }),
+            counterparty_commitment: Arc::new(Commitment { number: 0, spec: initial }),
             counterparty_next: None,
             next_holder_htlc_id: 0,
             next_counterparty_htlc_id: 0,
@@ -104,7 +108,7 @@ impl UpdateLog {
 
     /// The counterparty commitment we signed and await a revocation for, if any.
     pub fn counterparty_next(&self) -> Option<&Commitment> {
-        self.counterparty_next.as_ref()
+        self.counterparty_next.as_deref()
     }
 
     /// Our changes by stage.
@@ -128,17 +132,21 @@ impl UpdateLog {
     }
 
     /// The counterparty commitment that would result from our proposals plus `extra`.
-    fn counterparty_view(&self, extra: &Update) -> Result<CommitmentSpec, Error> {
-        let mut ours = self.holder.proposed.clone();
-        ours.push(extra.clone());
-        self.latest_counterparty_spec().reduce(&ours, &self.counterparty.acked)
+    /// Amounts only: the checks need nothing else, and copying every HTLC's onion on each
+    /// update made a batch of n updates cost O(n²) copies.
+    fn counterparty_view(&self, extra: &Update) -> Result<CommitmentSpec<Msat>, Error> {
+        let mut spec = self.latest_counterparty_spec().amounts();
+        let ours = self.holder.proposed.iter().chain(std::iter::once(extra));
+        spec.apply(ours, self.counterparty.acked.iter())?;
+        Ok(spec)
     }
 
     /// Our commitment that would result from their proposals plus `extra`.
-    fn holder_view(&self, extra: &Update) -> Result<CommitmentSpec, Error> {
-        let mut theirs = self.counterparty.proposed.clone();
-        theirs.push(extra.clone());
-        self.holder_commitment.spec.reduce(&self.holder.acked, &theirs)
+    fn holder_view(&self, extra: &Update) -> Result<CommitmentSpec<Msat>, Error> {
+        let mut spec = self.holder_commitment.spec.amounts();
+        let theirs = self.counterparty.proposed.iter().chain(std::iter::once(extra));
+        spec.apply(self.holder.acked.iter(), theirs)?;
+        Ok(spec)
     }
 
     /// Adds an HTLC of ours (`update_add_htlc` we are about to send); assigns its id.
@@ -278,7 +286,7 @@ impl UpdateLog {
     pub fn signed_counterparty_commitment(&mut self, next: Commitment) {
         self.holder.signed = std::mem::take(&mut self.holder.proposed);
         self.counterparty.signed = std::mem::take(&mut self.counterparty.acked);
-        self.counterparty_next = Some(next);
+        self.counterparty_next = Some(Arc::new(next));
     }
 
     /// Our commitment their `commitment_signed` covers; does not change the log.
@@ -296,7 +304,7 @@ impl UpdateLog {
         self.holder.acked.clear();
         let proposed = std::mem::take(&mut self.counterparty.proposed);
         self.counterparty.acked.extend(proposed);
-        self.holder_commitment = next;
+        self.holder_commitment = Arc::new(next);
     }
 
     /// Records their `revoke_and_ack`: the commitment we signed becomes current. Returns what
