@@ -103,9 +103,11 @@ impl Watcher {
             if self.watched[index].close.is_none() {
                 self.load_spend_tx(index).await;
             }
+            let settled = self.settled(index, tip);
             let watched = &self.watched[index];
             let Some(close) = watched.close else { continue };
-            let failed: Vec<(u64, OnchainOutcome)> = failed_htlcs(watched, close, tip, spent_at)?
+            let failed = failed_htlcs(watched, close, tip, spent_at, settled)?;
+            let failed: Vec<(u64, OnchainOutcome)> = failed
                 .into_iter()
                 .filter(|id| !watched.outcomes.contains(id))
                 .map(|id| (id, OnchainOutcome::Failed))
@@ -149,15 +151,20 @@ impl Watcher {
 /// Our offered HTLCs that failed on chain by `tip`: those the confirmed commitment carries
 /// no output for, once it is deep enough (BOLT 5: once it has reached reasonable depth, MUST
 /// fail the corresponding incoming HTLC), and those our HTLC-timeout took back, once it is
-/// deep enough.
+/// deep enough. After a revoked commitment, once every claim is final (`settled`), all
+/// those the counterparty did not take with the preimage: justice took the rest.
 fn failed_htlcs(
     watched: &Watched,
     close: Close,
     tip: u32,
     spent_at: u32,
+    settled: bool,
 ) -> Result<Vec<u64>, OnchainError> {
     let deep = |h: u32| tip.saturating_sub(h).saturating_add(1) >= RESOLVE_DEPTH;
     let mut failed = Vec::new();
+    if settled && matches!(close, Close::RevokedCounterparty { .. }) {
+        failed.extend(watched.monitor.offered_htlcs().into_iter().map(|(id, _)| id));
+    }
     if deep(spent_at) {
         failed.extend(watched.monitor.offered_on_chain(close).failed);
     }
