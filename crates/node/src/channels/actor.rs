@@ -109,6 +109,11 @@ pub(crate) async fn start(
     let config = node.config().clone();
     let best_block = chain.best_height().await;
     let mut loaded = super::restore::load(&store, &seed, &config.data_dir)?;
+    // First in the queue: the dropped offers resolve before any new HTLC reuses their ids.
+    for (channel_id, htlc_ids) in std::mem::take(&mut loaded.forgotten) {
+        tracing::info!(channel = %channel_id, "the restart forgot our unsigned HTLCs {htlc_ids:?}");
+        let _ = inputs.send(Input::Forgotten(channel_id, htlc_ids));
+    }
     super::restore::locate_funding(chain.as_ref(), &mut loaded.entries, &inputs).await;
     let (outbox, outbox_rx) = mpsc::unbounded_channel();
     let runtime = tokio::runtime::Handle::current();

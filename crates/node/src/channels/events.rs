@@ -5,7 +5,6 @@ use std::collections::{HashMap, HashSet};
 use bitcoin::secp256k1::PublicKey;
 use bitcoin::{OutPoint, Transaction};
 use shandian_chain::ChainEvent as FollowerEvent;
-use shandian_channel::spec::Update;
 use shandian_channel::{ChainEvent, Channel, CloseReason, Event};
 use shandian_types::{BlockHeight, ChannelId, NodeId};
 use shandian_wire::{ChannelUpdate, ErrorMessage, Message};
@@ -75,21 +74,12 @@ impl Ops<'_, '_> {
 
     /// Our HTLC offers not yet covered by a signature: forgotten on disconnection.
     pub(crate) fn unsigned_offers(&self, channel_id: &ChannelId) -> Vec<u64> {
-        let Some(funded) =
-            self.state.entries.get(channel_id).and_then(|e| e.channel()).and_then(Channel::funded)
-        else {
-            return Vec::new();
-        };
-        funded
-            .log()
-            .holder_changes()
-            .proposed
-            .iter()
-            .filter_map(|u| match u {
-                Update::Add(h) => Some(h.id),
-                _ => None,
-            })
-            .collect()
+        self.state
+            .entries
+            .get(channel_id)
+            .and_then(|e| e.channel())
+            .map(super::restore::unsigned_offers)
+            .unwrap_or_default()
     }
 
     /// An opening channel that closed: its `open_channel` caller learns why.

@@ -64,6 +64,8 @@ pub(crate) enum Input {
     OnchainHtlcs,
     /// List the channels.
     List(oneshot::Sender<Vec<ChannelInfo>>),
+    /// Our HTLC offers on a channel that the restart forgot (see `restore::Loaded`).
+    Forgotten(ChannelId, Vec<u64>),
     /// Stop after this batch.
     Stop,
 }

@@ -75,6 +75,11 @@ impl Ops<'_, '_> {
                     let _ = reply.send(list);
                 }));
             }
+            Input::Forgotten(channel_id, htlc_ids) => {
+                for htlc_id in htlc_ids {
+                    self.batch.notes.push_back(Note::Dropped(channel_id, htlc_id));
+                }
+            }
             Input::Stop => self.batch.stop = true,
         }
         self.drain(handler)

@@ -5,8 +5,10 @@ use std::net::SocketAddr;
 use std::path::Path;
 
 use bitcoin::secp256k1::PublicKey;
-use shandian_channel::{ChannelRecord, ChannelSigner};
+use shandian_channel::spec::Update;
+use shandian_channel::{Channel, ChannelRecord, ChannelSigner};
 use shandian_tx::InMemorySigner;
+use shandian_types::ChannelId;
 
 use super::actor::Env;
 use super::inbox::Input;
@@ -20,6 +22,10 @@ pub(crate) struct Loaded {
     pub(crate) keys: KeyIndexes,
     /// Peers with open channels and their last known address.
     pub(crate) peers: Vec<(PublicKey, SocketAddr)>,
+    /// Our HTLC offers the stored channels held unsigned: restoring forgets them (BOLT 2,
+    /// as on any disconnection) and their ids will be reused, so whoever offered them (a
+    /// payment, a forward) must learn they were dropped before anything else happens.
+    pub(crate) forgotten: Vec<(ChannelId, Vec<u64>)>,
 }
 
 /// Decodes stored bytes with the signer re-derived from the seed at the record's key index
@@ -54,9 +60,14 @@ pub(crate) fn load(
         .filter_map(|s| ChannelRecord::header(&s.record).ok()?.key_index);
     let keys = KeyIndexes::open(data_dir, indexes)?;
     let mut entries = Vec::new();
+    let mut forgotten = Vec::new();
     for s in stored {
         let record = decode(&s.record, seed)
             .map_err(|source| ChannelsError::CorruptRecord { channel_id: s.channel_id, source })?;
+        let unsigned = unsigned_offers(&record.channel);
+        if !unsigned.is_empty() {
+            forgotten.push((s.channel_id, unsigned));
+        }
         let channel = record.restore();
         let Some(funded) = channel.funded() else {
             tracing::warn!(channel = %s.channel_id, "stored channel is not funded; skipped");
@@ -79,7 +90,23 @@ pub(crate) fn load(
         .filter(|p| with_channels.contains(&p.node_id.public_key()))
         .filter_map(|p| Some((p.node_id.public_key(), p.address?.parse().ok()?)))
         .collect();
-    Ok(Loaded { entries, keys, peers })
+    Ok(Loaded { entries, keys, peers, forgotten })
+}
+
+/// Our HTLC offers in `channel` not yet covered by a signature: what a disconnection (or a
+/// restart) forgets.
+pub(crate) fn unsigned_offers(channel: &Channel) -> Vec<u64> {
+    let Some(funded) = channel.funded() else { return Vec::new() };
+    funded
+        .log()
+        .holder_changes()
+        .proposed
+        .iter()
+        .filter_map(|u| match u {
+            Update::Add(h) => Some(h.id),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Looks up where each restored channel's funding transaction confirmed: its short channel
@@ -95,8 +122,7 @@ pub(crate) async fn locate_funding(
         let Some((tx, height, tx_index)) = chain.transaction_position(txid).await else {
             continue;
         };
-        let waiting =
-            matches!(entry.channel(), Some(shandian_channel::Channel::AwaitingConfirmation(_)));
+        let waiting = matches!(entry.channel(), Some(Channel::AwaitingConfirmation(_)));
         match (waiting, super::summary::id_of(entry)) {
             (true, Some(channel_id)) => {
                 let tx = Box::new(tx);

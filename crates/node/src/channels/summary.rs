@@ -31,6 +31,8 @@ pub struct ChannelInfo {
     pub local_msat: u64,
     /// The peer's balance in our current commitment.
     pub remote_msat: u64,
+    /// HTLCs in our current commitment (offered and received): balances are final at zero.
+    pub htlcs: usize,
     /// The funding transaction, once known.
     pub funding_txid: Option<String>,
     /// The closing transaction we broadcast, if any.
@@ -66,6 +68,7 @@ pub(crate) fn info(entry: &Entry) -> Option<ChannelInfo> {
         capacity_sat: funded.map_or(0, |f| f.setup().funding.amount.to_sat()),
         local_msat: spec.map_or(0, |s| s.to_holder.0),
         remote_msat: spec.map_or(0, |s| s.to_counterparty.0),
+        htlcs: spec.map_or(0, |s| s.offered.len().saturating_add(s.received.len())),
         funding_txid: entry.funding_txid.map(|t| t.to_string()),
         closing_txid: entry.closing_txid.map(|t| t.to_string()),
     })
