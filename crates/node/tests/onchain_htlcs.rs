@@ -313,3 +313,51 @@ async fn alices_payment_ends_when_her_first_hop_closes_on_chain_without_its_outp
     let outcomes = onchain_outcomes(&net.alice, net.ab.channel_id);
     assert_eq!(outcomes, vec![(OnchainOutcome::Failed, true)]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bob_down_while_charlie_takes_the_htlc_still_fulfils_alice_after_restart() {
+    let net = net().await;
+    let (hash, paying) = pay_until_held(&net, Msat(20_000_000)).await;
+    net.relay.blackhole.store(true, Ordering::SeqCst);
+    net.gate.release(&net.charlie).await;
+    net.charlie.channels.close_channel(net.bc.channel_id, true).await.expect("force close");
+    net.mine(1).await;
+    // Bob's monitor has the close; then Bob stops before Charlie's claim confirms.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !net.bob.monitor.status().await.iter().any(|s| s.close.is_some()) {
+        assert!(tokio::time::Instant::now() < deadline, "Bob's monitor never saw the close");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let bc = net.bc.channel_id;
+    let Net { chain, alice, bob, charlie, _dir, .. } = net;
+    let dir = bob.dir.clone();
+    bob.stop().await;
+    // Charlie's HTLC-success confirms while Bob is down.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        mine(&chain, &[&alice, &charlie], 1, &foreign_script()).await;
+        let status = charlie.monitor.status().await;
+        let success = status.iter().flat_map(|s| &s.claims).find(|c| c.kind == "HtlcSuccess");
+        if success.is_some_and(|c| c.status == shandian_node::store::ClaimStatus::Confirmed) {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "Charlie's claim never confirmed");
+    }
+    // Bob restarted learns the preimage from the chain; he fulfils Alice once they are
+    // connected again (he listens on a new port).
+    let bob = TestNode::start(&chain, &dir).await;
+    alice.connect(&bob).await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !paying.is_finished() {
+        assert!(tokio::time::Instant::now() < deadline, "the payment never ended");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let paid = paying.await.unwrap().expect("Alice's payment succeeds");
+    assert_eq!(paid.preimage.hash(), hash);
+    assert_eq!(onchain_outcomes(&bob, bc), vec![(OnchainOutcome::Fulfilled(paid.preimage), true)]);
+    let forwards = bob.payments.list_forwards().await.unwrap();
+    assert_eq!(forwards[0].status, ForwardStatus::Fulfilled);
+    for node in [alice, bob, charlie] {
+        node.stop().await;
+    }
+}

@@ -1,8 +1,8 @@
 //! The channel manager: every channel of the node, run in one actor that works in batches.
 //!
 //! Inputs — peer messages and connection changes (through the [`MessageHandler`] the node
-//! calls), chain events (from [`ChannelChain::subscribe`]) and commands ([`ChannelsHandle`])
-//! — wait in one queue. The actor, on its own thread, takes **every** waiting input, runs them
+//! calls), chain events (from [`ChannelChain::subscribe`]), commands ([`ChannelsHandle`]) and
+//! the monitor's news of HTLCs that ended on chain — wait in one queue. The actor, on its own thread, takes **every** waiting input, runs them
 //! through the channels and the payment logic's [`HtlcHandler`], signs one
 //! `commitment_signed` per channel that changed (so N HTLCs share one signature), and writes
 //! every channel record and every record of the handler in **one** store transaction (one

@@ -7,6 +7,7 @@
 use bitcoin::{OutPoint, Transaction, Txid};
 use shandian_chain::BlockRef;
 use shandian_monitor::Close;
+use shandian_types::BlockHeight;
 
 use super::{Tracked, Watched, Watcher};
 use crate::onchain::monitor::RESOLVE_DEPTH;
@@ -28,7 +29,7 @@ impl Watcher {
     /// again and watches its outputs.
     pub(super) async fn load_spend_tx(&mut self, index: usize) {
         let Some(watched) = self.watched.get(index) else { return };
-        let Some((txid, _, _)) = watched.spend.clone() else { return };
+        let Some((txid, spent_at, _)) = watched.spend.clone() else { return };
         if watched.spend_tx.is_some() {
             return;
         }
@@ -41,9 +42,24 @@ impl Watcher {
             return;
         };
         self.watch_commitment_outputs(&tx).await;
+        let outputs = tx.output.len();
         let watched = &mut self.watched[index];
         watched.close = watched.monitor.classify(&tx).ok();
         watched.spend_tx = Some(tx);
+        // Spends made while the node was down are older than the backend's memory: look
+        // them up, so a preimage revealed meanwhile is not missed.
+        for vout in (0..outputs).filter_map(|v| u32::try_from(v).ok()) {
+            let outpoint = OutPoint { txid, vout };
+            let found = self.chain.find_spend(outpoint, BlockHeight(spent_at)).await;
+            let result = match found {
+                Ok(Some((spender, block))) => self.scan_preimages(outpoint, spender, block).await,
+                Ok(None) => Ok(()),
+                Err(e) => Err(e),
+            };
+            if let Err(e) = result {
+                tracing::warn!(%outpoint, error = %e, "cannot look for an old commitment spend");
+            }
+        }
     }
 
     /// An output of a commitment we watch was spent: the preimages the spend reveals fulfil
@@ -87,9 +103,11 @@ impl Watcher {
             if self.watched[index].close.is_none() {
                 self.load_spend_tx(index).await;
             }
+            let settled = self.settled(index, tip);
             let watched = &self.watched[index];
             let Some(close) = watched.close else { continue };
-            let failed: Vec<(u64, OnchainOutcome)> = failed_htlcs(watched, close, tip, spent_at)?
+            let failed = failed_htlcs(watched, close, tip, spent_at, settled)?;
+            let failed: Vec<(u64, OnchainOutcome)> = failed
                 .into_iter()
                 .filter(|id| !watched.outcomes.contains(id))
                 .map(|id| (id, OnchainOutcome::Failed))
@@ -133,15 +151,20 @@ impl Watcher {
 /// Our offered HTLCs that failed on chain by `tip`: those the confirmed commitment carries
 /// no output for, once it is deep enough (BOLT 5: once it has reached reasonable depth, MUST
 /// fail the corresponding incoming HTLC), and those our HTLC-timeout took back, once it is
-/// deep enough.
+/// deep enough. After a revoked commitment, once every claim is final (`settled`), all
+/// those the counterparty did not take with the preimage: justice took the rest.
 fn failed_htlcs(
     watched: &Watched,
     close: Close,
     tip: u32,
     spent_at: u32,
+    settled: bool,
 ) -> Result<Vec<u64>, OnchainError> {
     let deep = |h: u32| tip.saturating_sub(h).saturating_add(1) >= RESOLVE_DEPTH;
     let mut failed = Vec::new();
+    if settled && matches!(close, Close::RevokedCounterparty { .. }) {
+        failed.extend(watched.monitor.offered_htlcs().into_iter().map(|(id, _)| id));
+    }
     if deep(spent_at) {
         failed.extend(watched.monitor.offered_on_chain(close).failed);
     }
