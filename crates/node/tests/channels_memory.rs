@@ -8,6 +8,8 @@ mod channels_harness {
     pub mod handler;
     pub mod memory_chain;
     pub mod node;
+    #[path = "../common/regtest_chain.rs"]
+    pub mod regtest_chain;
 }
 
 use std::sync::Arc;
@@ -15,7 +17,8 @@ use std::sync::Arc;
 use bitcoin::Amount;
 use channels_harness::handler::preimage;
 use channels_harness::memory_chain::MemoryChain;
-use channels_harness::node::{new_htlc, node_config, TestNode};
+use channels_harness::node::{new_htlc, TestNode};
+use channels_harness::regtest_chain::node_config;
 use shandian_node::channels::{ChannelsError, OpenedChannel};
 use shandian_node::store::Store;
 use shandian_types::{ChannelId, CltvExpiry, Msat};
@@ -308,7 +311,7 @@ async fn a_failed_batch_stops_the_manager_and_the_node_without_speaking() {
     b.seen.0.lock().unwrap().preimages.insert(p.hash(), p);
     a.offer(id, Msat(5_000_000), p.hash()).await;
     // B's batch that locks the HTLC in fails: B stops, and its node with it.
-    let deadline = tokio::time::Instant::now() + channels_harness::node::WAIT;
+    let deadline = tokio::time::Instant::now() + channels_harness::regtest_chain::WAIT;
     while !b.channels.is_stopped() {
         assert!(tokio::time::Instant::now() < deadline, "manager kept running");
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;

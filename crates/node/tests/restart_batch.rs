@@ -9,12 +9,15 @@ mod channels_harness {
     pub mod handler;
     pub mod memory_chain;
     pub mod node;
+    #[path = "../common/regtest_chain.rs"]
+    pub mod regtest_chain;
 }
 
 use std::sync::Arc;
 
 use channels_harness::memory_chain::MemoryChain;
-use channels_harness::node::{node_config, TestNode};
+use channels_harness::node::TestNode;
+use channels_harness::regtest_chain::node_config;
 use shandian_node::channels::ChannelsError;
 use shandian_node::store::StoreError;
 use shandian_types::PaymentHash;

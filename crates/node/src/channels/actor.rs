@@ -158,6 +158,15 @@ pub(crate) async fn start(
         }
     }
     super::restore::redial(&env, &loaded.peers);
+    if let Some(monitor) = &env.monitor {
+        // Outcomes the monitor records from now on wake the actor; those recorded before
+        // (a crash between the monitor's write and the report) are read by the first batch.
+        let wake = inputs.clone();
+        monitor.on_htlc_outcomes(Box::new(move || {
+            let _ = wake.send(Input::OnchainHtlcs);
+        }));
+    }
+    let _ = inputs.send(Input::OnchainHtlcs);
     let (stopped_tx, stopped) = watch::channel(false);
     let actor = Actor { env, state, handler, store, queue };
     std::thread::Builder::new()

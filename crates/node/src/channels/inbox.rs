@@ -61,6 +61,9 @@ pub(crate) enum Input {
         force: bool,
         reply: oneshot::Sender<Result<ClosingInfo, ChannelsError>>,
     },
+    /// The monitor recorded how HTLCs we offered ended on chain: hand the outcomes not yet
+    /// reported to the payment logic (also sent once at start, for those left by a crash).
+    OnchainHtlcs,
     /// List the channels.
     List(oneshot::Sender<Vec<ChannelInfo>>),
     /// Our HTLC offers on a channel that the restart forgot (see `restore::Loaded`).

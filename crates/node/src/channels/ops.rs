@@ -63,6 +63,10 @@ impl Ops<'_, '_> {
                 self.funding_position(channel_id, *tx, height, tx_index)
             }
             Input::Close { channel_id, force, reply } => self.close(channel_id, force, reply),
+            Input::OnchainHtlcs => {
+                self.drain(handler)?;
+                self.report_onchain_htlcs(handler)?;
+            }
             Input::List(reply) => {
                 let mut list: Vec<_> =
                     self.state.entries.values().filter_map(summary::info).collect();
@@ -79,6 +83,20 @@ impl Ops<'_, '_> {
             Input::Stop => self.batch.stop = true,
         }
         self.drain(handler)
+    }
+
+    /// Hands every on-chain HTLC outcome not yet reported to the payment logic, marking each
+    /// reported in this batch's transaction (with the handler's own writes): exactly once,
+    /// also across restarts.
+    fn report_onchain_htlcs(&mut self, handler: &mut dyn HtlcHandler) -> Result<(), StoreError> {
+        for resolved in self.writer.unreported_onchain_htlcs()? {
+            let (channel_id, htlc_id) = (resolved.channel_id, resolved.htlc_id);
+            if self.writer.mark_onchain_htlc_reported(&channel_id, htlc_id, self.batch.now)? {
+                handler.htlc_resolved_on_chain(self, &channel_id, htlc_id, resolved.outcome)?;
+                self.drain(handler)?;
+            }
+        }
+        Ok(())
     }
 
     /// Feeds one input to a channel and applies the actions it returns. Returns the

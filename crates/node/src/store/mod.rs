@@ -45,6 +45,7 @@ mod error;
 mod forwards;
 mod invoices;
 mod monitors;
+mod onchain_htlcs;
 mod payments;
 mod schema;
 
@@ -53,6 +54,7 @@ pub use error::StoreError;
 pub use forwards::{Forward, ForwardStatus, NewForward};
 pub use invoices::{Invoice, InvoicePaid, InvoiceStatus, NewInvoice};
 pub use monitors::{ClaimStatus, FundingSpend, MonitoredChannel, StoredClaim};
+pub use onchain_htlcs::{OnchainHtlc, OnchainOutcome};
 pub use payments::{
     Attempt, AttemptStatus, NewAttempt, NewPayment, Payment, PaymentStart, PaymentStatus,
 };

@@ -11,7 +11,7 @@ use rusqlite::Connection;
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
 
 /// Migration `i` takes the database from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
 
 /// Version 1: peers, channels, payments and attempts, invoices, forwards.
 const V1: &str = r#"
@@ -159,15 +159,34 @@ CREATE TABLE monitor_claims (
 CREATE INDEX claims_by_channel ON monitor_claims (channel_id);
 "#;
 
-/// Version 3: an HTLC id names an attempt or a forward only while its HTLC lives. BOLT 2
+/// Version 3: how our offered HTLCs ended on chain, as the monitor learned it, and whether
+/// the payment logic was told (exactly once).
+const V3: &str = r#"
+CREATE TABLE onchain_htlcs (
+    channel_id  BLOB NOT NULL CHECK (length(channel_id) = 32),
+    htlc_id     INTEGER NOT NULL CHECK (htlc_id >= 0),
+    outcome     TEXT NOT NULL CHECK (outcome IN ('fulfilled', 'failed')),
+    preimage    BLOB CHECK (length(preimage) = 32),
+    height      INTEGER NOT NULL CHECK (height >= 0),
+    reported_at INTEGER CHECK (reported_at >= 0),
+    PRIMARY KEY (channel_id, htlc_id),
+    CHECK ((outcome = 'fulfilled') = (preimage IS NOT NULL))
+) STRICT;
+CREATE INDEX onchain_htlcs_unreported ON onchain_htlcs (reported_at) WHERE reported_at IS NULL;
+CREATE TRIGGER onchain_htlc_is_final BEFORE UPDATE ON onchain_htlcs
+WHEN OLD.reported_at IS NOT NULL
+BEGIN SELECT RAISE(ABORT, 'on-chain HTLC outcome already reported'); END;
+"#;
+
+/// Version 4: an HTLC id names an attempt or a forward only while its HTLC lives. BOLT 2
 /// forgets HTLCs offered but not yet signed when the connection drops (or the node
 /// restarts), and their ids are used again: the attempt or forward that sent such an HTLC
 /// fails, and the id's next HTLC gets a new row. So `(channel, htlc id)` is unique among the
 /// rows that did not fail, not among all rows (v1 made the next payment over a reused id
 /// fail to record its attempt). SQLite cannot drop a constraint: both tables are rebuilt.
-const V3: &str = r#"
+const V4: &str = r#"
 DROP TRIGGER payment_fails_only_when_settled;
-CREATE TABLE payment_attempts_v3 (
+CREATE TABLE payment_attempts_v4 (
     attempt_id   INTEGER PRIMARY KEY,
     payment_hash BLOB NOT NULL REFERENCES payments (payment_hash),
     channel_id   BLOB NOT NULL CHECK (length(channel_id) = 32),
@@ -181,12 +200,12 @@ CREATE TABLE payment_attempts_v3 (
     updated_at   INTEGER NOT NULL,
     CHECK ((status = 'failed') = (failure IS NOT NULL))
 ) STRICT;
-INSERT INTO payment_attempts_v3 (attempt_id, payment_hash, channel_id, htlc_id, amount_msat,
+INSERT INTO payment_attempts_v4 (attempt_id, payment_hash, channel_id, htlc_id, amount_msat,
     fee_msat, route, status, failure, created_at, updated_at)
 SELECT attempt_id, payment_hash, channel_id, htlc_id, amount_msat, fee_msat, route, status,
     failure, created_at, updated_at FROM payment_attempts;
 DROP TABLE payment_attempts;
-ALTER TABLE payment_attempts_v3 RENAME TO payment_attempts;
+ALTER TABLE payment_attempts_v4 RENAME TO payment_attempts;
 CREATE INDEX attempts_by_payment ON payment_attempts (payment_hash);
 CREATE UNIQUE INDEX live_attempt_by_htlc ON payment_attempts (channel_id, htlc_id)
 WHERE status <> 'failed';
@@ -199,7 +218,7 @@ WHEN NEW.status = 'failed' AND OLD.status <> 'failed' AND EXISTS (
     WHERE payment_hash = NEW.payment_hash AND status = 'inflight')
 BEGIN SELECT RAISE(ABORT, 'payment has HTLCs in flight'); END;
 
-CREATE TABLE forwards_v3 (
+CREATE TABLE forwards_v4 (
     in_channel_id   BLOB NOT NULL CHECK (length(in_channel_id) = 32),
     in_htlc_id      INTEGER NOT NULL CHECK (in_htlc_id >= 0),
     out_channel_id  BLOB NOT NULL CHECK (length(out_channel_id) = 32),
@@ -217,13 +236,13 @@ CREATE TABLE forwards_v3 (
     CHECK ((status = 'fulfilled') = (preimage IS NOT NULL)),
     CHECK ((status = 'failed') = (failure IS NOT NULL))
 ) STRICT;
-INSERT INTO forwards_v3 (in_channel_id, in_htlc_id, out_channel_id, out_htlc_id, payment_hash,
+INSERT INTO forwards_v4 (in_channel_id, in_htlc_id, out_channel_id, out_htlc_id, payment_hash,
     in_amount_msat, out_amount_msat, status, preimage, failure, created_at, updated_at)
 SELECT in_channel_id, in_htlc_id, out_channel_id, out_htlc_id, payment_hash, in_amount_msat,
     out_amount_msat, status, preimage, failure, created_at, updated_at FROM forwards
 ORDER BY rowid;
 DROP TABLE forwards;
-ALTER TABLE forwards_v3 RENAME TO forwards;
+ALTER TABLE forwards_v4 RENAME TO forwards;
 CREATE INDEX forwards_by_status ON forwards (status);
 CREATE UNIQUE INDEX live_forward_by_out_htlc ON forwards (out_channel_id, out_htlc_id)
 WHERE status <> 'failed';
@@ -287,6 +306,7 @@ mod tests {
                 "forwards",
                 "invoices",
                 "monitor_claims",
+                "onchain_htlcs",
                 "payment_attempts",
                 "payments",
                 "peers"
@@ -324,8 +344,8 @@ mod tests {
     }
 
     /// An attempt and a forward over HTLC id 7 of channel [2; 32] whose HTLC was forgotten
-    /// (failed), as a v2 database holds them.
-    const V2_ROWS: &str = "
+    /// (failed), as a v3 database holds them.
+    const V3_ROWS: &str = "
         INSERT INTO payments VALUES (x'1111111111111111111111111111111111111111111111111111111111111111',
             NULL, 1000, NULL, 'failed', NULL, 'dropped', 1, 2);
         INSERT INTO payment_attempts VALUES (5, x'1111111111111111111111111111111111111111111111111111111111111111',
@@ -337,13 +357,13 @@ mod tests {
             NULL, x'00', 1, 2);";
 
     #[test]
-    fn v3_keeps_the_rows_and_lets_a_forgotten_htlc_id_be_used_again_once() {
+    fn v4_keeps_the_rows_and_lets_a_forgotten_htlc_id_be_used_again_once() {
         let mut conn = memory();
-        for (sql, target) in MIGRATIONS.iter().take(2).zip(1u32..) {
+        for (sql, target) in MIGRATIONS.iter().take(3).zip(1u32..) {
             conn.execute_batch(sql).unwrap();
             conn.pragma_update(None, "user_version", target).unwrap();
         }
-        conn.execute_batch(V2_ROWS).unwrap();
+        conn.execute_batch(V3_ROWS).unwrap();
         migrate(&mut conn).unwrap();
         assert_eq!(version(&conn).unwrap(), SCHEMA_VERSION);
         let count = |table: &str| -> i64 {
