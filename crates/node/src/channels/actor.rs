@@ -114,7 +114,7 @@ pub(crate) async fn start(
         tracing::info!(channel = %channel_id, "the restart forgot our unsigned HTLCs {htlc_ids:?}");
         let _ = inputs.send(Input::Forgotten(channel_id, htlc_ids));
     }
-    super::restore::locate_funding(chain.as_ref(), &mut loaded.entries, &inputs).await;
+    super::restore::locate_funding(&chain, &mut loaded.entries, &inputs).await;
     let (outbox, outbox_rx) = mpsc::unbounded_channel();
     let runtime = tokio::runtime::Handle::current();
     runtime.spawn(run_outbox(node.clone(), outbox_rx));

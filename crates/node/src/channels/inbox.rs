@@ -9,11 +9,13 @@ use shandian_wire::{Message, OpenChannel};
 use tokio::sync::{mpsc, oneshot};
 
 use super::{ChainOpError, ChannelInfo, ChannelsError, ClosingInfo, OpenedChannel};
+use crate::store::StoreError;
 use crate::switch::ChannelOps;
 use crate::{MessageHandler, PeerInfo};
 
-/// A job run inside a batch.
-pub(crate) type Job = Box<dyn FnOnce(&mut dyn ChannelOps) + Send>;
+/// A job run inside a batch; an error means the batch's state cannot be made durable: the
+/// batch does not commit and the node stops.
+pub(crate) type Job = Box<dyn FnOnce(&mut dyn ChannelOps) -> Result<(), StoreError> + Send>;
 
 /// A channel we open, with what the chain told the caller's task.
 pub(crate) struct OpenRequest {

@@ -46,7 +46,7 @@ pub use keys::KEY_INDEX_FILE;
 pub use summary::ChannelInfo;
 
 use crate::onchain::MonitorHandle;
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 use crate::switch::{ChannelOps, HtlcHandler};
 use crate::{MessageHandler, NodeHandle};
 use inbox::Input;
@@ -148,6 +148,26 @@ impl ChannelsHandle {
             ops.after_commit(Box::new(move || {
                 let _ = reply.send(result);
             }));
+            Ok(())
+        });
+        self.send(Input::Execute(job))?;
+        answer.await.map_err(|_| ChannelsError::Stopped)
+    }
+
+    /// Like [`ChannelsHandle::execute`], but a store error from `f` (a record that must land
+    /// with the channel changes `f` made) fails the whole batch: nothing of it commits or
+    /// leaves the node, and the node stops ([`ChannelsError::Stopped`]).
+    pub async fn execute_durable<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut dyn ChannelOps) -> Result<R, StoreError> + Send + 'static,
+    ) -> Result<R, ChannelsError> {
+        let (reply, answer) = oneshot::channel();
+        let job = Box::new(move |ops: &mut dyn ChannelOps| {
+            let result = f(ops)?;
+            ops.after_commit(Box::new(move || {
+                let _ = reply.send(result);
+            }));
+            Ok(())
         });
         self.send(Input::Execute(job))?;
         answer.await.map_err(|_| ChannelsError::Stopped)

@@ -47,7 +47,7 @@ impl Ops<'_, '_> {
             Input::Execute(job) => {
                 // Earlier inputs' events first: the job sees their effects.
                 self.drain(handler)?;
-                job(self);
+                job(self)?;
             }
             Input::Open(request) => self.open(*request),
             Input::Accept { peer, open, shutdown_script } => {

@@ -3,12 +3,16 @@
 
 use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
 
 use bitcoin::secp256k1::PublicKey;
+use bitcoin::Txid;
 use shandian_channel::spec::Update;
 use shandian_channel::{Channel, ChannelRecord, ChannelSigner};
 use shandian_tx::InMemorySigner;
 use shandian_types::ChannelId;
+use tokio::sync::mpsc;
 
 use super::actor::Env;
 use super::inbox::Input;
@@ -111,15 +115,24 @@ pub(crate) fn unsigned_offers(channel: &Channel) -> Vec<u64> {
 
 /// Looks up where each restored channel's funding transaction confirmed: its short channel
 /// id before any peer message can name it. A channel still waiting for its depth gets the
-/// position as an input instead, so the first batch checks the depth.
+/// position as an input instead, so the first batch checks the depth. A channel past that
+/// whose funding the backend cannot place now (a backend still starting, a call that timed
+/// out under load) is looked up again in the background: without its short channel id it
+/// could neither send nor accept a `channel_update`, and no new block would tell it.
 pub(crate) async fn locate_funding(
-    chain: &dyn super::ChannelChain,
+    chain: &Arc<dyn super::ChannelChain>,
     entries: &mut [Entry],
-    inputs: &tokio::sync::mpsc::UnboundedSender<Input>,
+    inputs: &mpsc::UnboundedSender<Input>,
 ) {
+    let mut missing = Vec::new();
     for entry in entries.iter_mut() {
         let Some(txid) = entry.funding_txid else { continue };
         let Some((tx, height, tx_index)) = chain.transaction_position(txid).await else {
+            let confirmed = !matches!(entry.channel(), Some(Channel::AwaitingConfirmation(_)));
+            if let Some(channel_id) = super::summary::id_of(entry).filter(|_| confirmed) {
+                tracing::warn!(channel = %channel_id, %txid, "funding not located yet; retrying");
+                missing.push((channel_id, txid));
+            }
             continue;
         };
         let waiting = matches!(entry.channel(), Some(Channel::AwaitingConfirmation(_)));
@@ -134,6 +147,37 @@ pub(crate) async fn locate_funding(
                     Some(super::state::Confirmation { tx, height: height.0, tx_index })
             }
         }
+    }
+    if !missing.is_empty() {
+        tokio::spawn(locate_later(chain.clone(), missing, inputs.clone()));
+    }
+}
+
+/// Retries [`locate_funding`] for `missing` with a growing delay until each is found (or
+/// the manager is gone), handing each position to the manager as an input.
+async fn locate_later(
+    chain: Arc<dyn super::ChannelChain>,
+    mut missing: Vec<(ChannelId, Txid)>,
+    inputs: mpsc::UnboundedSender<Input>,
+) {
+    let mut delay = Duration::from_millis(250);
+    while !missing.is_empty() {
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_secs(30));
+        let mut still = Vec::new();
+        for (channel_id, txid) in missing {
+            let Some((tx, height, tx_index)) = chain.transaction_position(txid).await else {
+                still.push((channel_id, txid));
+                continue;
+            };
+            tracing::info!(channel = %channel_id, %txid, "funding located");
+            let tx = Box::new(tx);
+            let input = Input::FundingPosition { channel_id, tx, height: height.0, tx_index };
+            if inputs.send(input).is_err() {
+                return;
+            }
+        }
+        missing = still;
     }
 }
 

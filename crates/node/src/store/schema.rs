@@ -176,6 +176,7 @@ CREATE INDEX onchain_htlcs_unreported ON onchain_htlcs (reported_at) WHERE repor
 CREATE TRIGGER onchain_htlc_is_final BEFORE UPDATE ON onchain_htlcs
 WHEN OLD.reported_at IS NOT NULL
 BEGIN SELECT RAISE(ABORT, 'on-chain HTLC outcome already reported'); END;
+"#;
 
 /// Version 4: an HTLC id names an attempt or a forward only while its HTLC lives. BOLT 2
 /// forgets HTLCs offered but not yet signed when the connection drops (or the node
@@ -343,8 +344,8 @@ mod tests {
     }
 
     /// An attempt and a forward over HTLC id 7 of channel [2; 32] whose HTLC was forgotten
-    /// (failed), as a v2 database holds them.
-    const V2_ROWS: &str = "
+    /// (failed), as a v3 database holds them.
+    const V3_ROWS: &str = "
         INSERT INTO payments VALUES (x'1111111111111111111111111111111111111111111111111111111111111111',
             NULL, 1000, NULL, 'failed', NULL, 'dropped', 1, 2);
         INSERT INTO payment_attempts VALUES (5, x'1111111111111111111111111111111111111111111111111111111111111111',
@@ -358,11 +359,11 @@ mod tests {
     #[test]
     fn v4_keeps_the_rows_and_lets_a_forgotten_htlc_id_be_used_again_once() {
         let mut conn = memory();
-        for (sql, target) in MIGRATIONS.iter().take(2).zip(1u32..) {
+        for (sql, target) in MIGRATIONS.iter().take(3).zip(1u32..) {
             conn.execute_batch(sql).unwrap();
             conn.pragma_update(None, "user_version", target).unwrap();
         }
-        conn.execute_batch(V2_ROWS).unwrap();
+        conn.execute_batch(V3_ROWS).unwrap();
         migrate(&mut conn).unwrap();
         assert_eq!(version(&conn).unwrap(), SCHEMA_VERSION);
         let count = |table: &str| -> i64 {
