@@ -197,7 +197,11 @@ impl Ops<'_, '_> {
             return;
         };
         let capacity = funded.setup().funding.amount;
-        let relay = super::summary::local_policy(&self.env.config.relay, capacity);
+        let relay = super::summary::local_policy(
+            &self.env.config.relay,
+            entry.relay_fees.as_ref(),
+            capacity,
+        );
         let now = u32::try_from(self.batch.now).unwrap_or(u32::MAX);
         // BOLT 7: each update must have a greater timestamp than the last.
         let timestamp = now.max(entry.local_update_timestamp.saturating_add(1));

@@ -8,9 +8,11 @@ use shandian_types::{ChannelId, FeeratePerKw, Msat};
 use shandian_wire::{Message, OpenChannel};
 use tokio::sync::{mpsc, oneshot};
 
-use super::{ChainOpError, ChannelInfo, ChannelsError, ClosingInfo, OpenedChannel};
+use super::{
+    ChainOpError, ChannelInfo, ChannelsError, ClosingInfo, OpenedChannel, RelayFeesChange,
+};
 use crate::store::StoreError;
-use crate::switch::ChannelOps;
+use crate::switch::{ChannelOps, RelayPolicy};
 use crate::{MessageHandler, PeerInfo};
 
 /// A job run inside a batch; an error means the batch's state cannot be made durable: the
@@ -66,6 +68,12 @@ pub(crate) enum Input {
     OnchainHtlcs,
     /// List the channels.
     List(oneshot::Sender<Vec<ChannelInfo>>),
+    /// Set a channel's own forwarding fees and tell the peer.
+    SetRelayFees {
+        channel_id: ChannelId,
+        change: RelayFeesChange,
+        reply: oneshot::Sender<Result<RelayPolicy, ChannelsError>>,
+    },
     /// Our HTLC offers on a channel that the restart forgot (see `restore::Loaded`).
     Forgotten(ChannelId, Vec<u64>),
     /// Stop after this batch.

@@ -68,11 +68,18 @@ impl Ops<'_, '_> {
                 self.report_onchain_htlcs(handler)?;
             }
             Input::List(reply) => {
+                let relay = &self.env.config.relay;
                 let mut list: Vec<_> =
-                    self.state.entries.values().filter_map(summary::info).collect();
+                    self.state.entries.values().filter_map(|e| summary::info(e, relay)).collect();
                 list.sort_by(|a, b| a.channel_id.cmp(&b.channel_id));
                 self.batch.after.push(Box::new(move || {
                     let _ = reply.send(list);
+                }));
+            }
+            Input::SetRelayFees { channel_id, change, reply } => {
+                let result = self.set_relay_fees(channel_id, change)?;
+                self.batch.after.push(Box::new(move || {
+                    let _ = reply.send(result);
                 }));
             }
             Input::Forgotten(channel_id, htlc_ids) => {

@@ -58,6 +58,7 @@ pub(crate) fn load(
 ) -> Result<Loaded, ChannelsError> {
     let stored = store.load_channels()?;
     let archived = store.archived_channels()?;
+    let relay_fees: std::collections::HashMap<_, _> = store.relay_fees()?.into_iter().collect();
     let indexes = stored
         .iter()
         .chain(archived.iter().map(|a| &a.channel))
@@ -85,6 +86,7 @@ pub(crate) fn load(
         entry.funding_output = u16::try_from(outpoint.vout).unwrap_or(u16::MAX);
         entry.update_seq = s.update_seq;
         entry.funded_record = Some(s.record);
+        entry.relay_fees = relay_fees.get(&s.channel_id).copied();
         entries.push(entry);
     }
     let with_channels: Vec<PublicKey> = entries.iter().map(|e| e.peer).collect();

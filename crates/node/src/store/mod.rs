@@ -47,6 +47,7 @@ mod invoices;
 mod monitors;
 mod onchain_htlcs;
 mod payments;
+mod relay_fees;
 mod schema;
 
 pub use channels::{ArchivedChannel, PeerRecord, StoredChannel};
@@ -58,6 +59,7 @@ pub use onchain_htlcs::{OnchainHtlc, OnchainOutcome};
 pub use payments::{
     Attempt, AttemptStatus, NewAttempt, NewPayment, Payment, PaymentStart, PaymentStatus,
 };
+pub use relay_fees::RelayFees;
 pub use schema::SCHEMA_VERSION;
 
 use rusqlite::types::FromSql;

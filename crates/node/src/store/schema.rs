@@ -11,7 +11,7 @@ use rusqlite::Connection;
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
 
 /// Migration `i` takes the database from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
 
 /// Version 1: peers, channels, payments and attempts, invoices, forwards.
 const V1: &str = r#"
@@ -251,6 +251,18 @@ WHEN OLD.status <> 'pending'
 BEGIN SELECT RAISE(ABORT, 'forward already resolved'); END;
 "#;
 
+/// Version 5: forwarding fees set for one channel, in place of the configured ones.
+const V5: &str = r#"
+CREATE TABLE channel_relay_fees (
+    channel_id                  BLOB PRIMARY KEY CHECK (length(channel_id) = 32),
+    base_fee_msat               INTEGER NOT NULL CHECK (base_fee_msat BETWEEN 0 AND 4294967295),
+    fee_proportional_millionths INTEGER NOT NULL
+        CHECK (fee_proportional_millionths BETWEEN 0 AND 4294967295),
+    cltv_expiry_delta           INTEGER NOT NULL CHECK (cltv_expiry_delta BETWEEN 0 AND 65535),
+    updated_at                  INTEGER NOT NULL
+) STRICT;
+"#;
+
 /// The database's schema version.
 pub(super) fn version(conn: &Connection) -> Result<u32, StoreError> {
     let version: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
@@ -301,6 +313,7 @@ mod tests {
         assert_eq!(
             tables,
             [
+                "channel_relay_fees",
                 "channels",
                 "closed_channels",
                 "forwards",
