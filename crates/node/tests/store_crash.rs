@@ -167,17 +167,21 @@ fn crash_once(dir: &Path) -> Vec<String> {
         .spawn()
         .unwrap();
     let stdout = child.stdout.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-            .filter_map(|l| l.strip_prefix("ACK ").map(str::to_owned))
-            .collect::<Vec<_>>()
+    let (acks, acked) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let lines = BufReader::new(stdout).lines().map_while(Result::ok);
+        for ack in lines.filter_map(|l| l.strip_prefix("ACK ").map(str::to_owned)) {
+            let _ = acks.send(ack);
+        }
     });
-    std::thread::sleep(Duration::from_millis(random_millis(150..900)));
+    // The kill lands a random time after the child's first acknowledged write, not after its
+    // start: on a loaded machine starting the child alone can take longer than the window.
+    let first = acked.recv_timeout(Duration::from_secs(120)).expect("the child never wrote");
+    std::thread::sleep(Duration::from_millis(random_millis(50..800)));
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
-    reader.join().unwrap()
+    // The reader ends with the child's stdout; every line it read is in the channel.
+    std::iter::once(first).chain(acked.iter()).collect()
 }
 
 #[derive(Default)]
