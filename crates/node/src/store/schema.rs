@@ -11,7 +11,7 @@ use rusqlite::Connection;
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
 
 /// Migration `i` takes the database from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
 
 /// Version 1: peers, channels, payments and attempts, invoices, forwards.
 const V1: &str = r#"
@@ -249,6 +249,13 @@ WHERE status <> 'failed';
 CREATE TRIGGER forward_outcome_is_final BEFORE UPDATE ON forwards
 WHEN OLD.status <> 'pending'
 BEGIN SELECT RAISE(ABORT, 'forward already resolved'); END;
+"#;
+
+/// Version 5: the HTLC that paid an invoice, so that after a restart exactly that HTLC,
+/// handed over again, is fulfilled again (before, only its amount identified it).
+const V5: &str = r#"
+ALTER TABLE invoices ADD COLUMN paid_channel_id BLOB CHECK (length(paid_channel_id) = 32);
+ALTER TABLE invoices ADD COLUMN paid_htlc_id INTEGER CHECK (paid_htlc_id >= 0);
 "#;
 
 /// The database's schema version.
