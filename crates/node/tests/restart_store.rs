@@ -1,13 +1,15 @@
 //! What the store must allow after a restart or a reconnection: BOLT 2 forgets HTLCs
 //! offered but not signed yet, and their ids are used again. The attempt or forward that
 //! sent the forgotten HTLC failed; the next HTLC with the same id is a new attempt or
-//! forward, recorded and resolved on its own, and found by its HTLC id.
+//! forward, recorded and resolved on its own, and found by its HTLC id. And the payee
+//! remembers which HTLC paid an invoice, to recognise exactly that one when it is handed
+//! over again after a restart.
 
 use shandian_node::store::{
-    AttemptStatus, ForwardStatus, NewAttempt, NewForward, NewPayment, PaymentStatus, Store,
-    StoreError,
+    AttemptStatus, ForwardStatus, InvoicePaid, InvoiceStatus, NewAttempt, NewForward, NewInvoice,
+    NewPayment, PaymentStatus, Store, StoreError,
 };
-use shandian_types::{ChannelId, Msat, PaymentPreimage};
+use shandian_types::{ChannelId, Msat, PaymentPreimage, PaymentSecret};
 
 fn attempt(preimage: &PaymentPreimage, htlc_id: u64) -> NewAttempt {
     NewAttempt {
@@ -83,4 +85,32 @@ fn a_forgotten_outgoing_htlc_id_carries_the_next_forward() {
     let all = store.forwards(None).unwrap();
     let statuses: Vec<_> = all.iter().map(|f| (f.forward.in_htlc_id, f.status)).collect();
     assert_eq!(statuses, [(3, ForwardStatus::Failed), (4, ForwardStatus::Fulfilled)]);
+}
+
+#[test]
+fn the_htlc_that_paid_an_invoice_is_remembered_across_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path()).unwrap();
+    let preimage = PaymentPreimage([9; 32]);
+    let invoice = NewInvoice {
+        preimage,
+        payment_secret: PaymentSecret([5; 32]),
+        bolt11: "lnbcrt1...".into(),
+        amount: Some(Msat(1_000)),
+        description: "restart".into(),
+        expiry_secs: 3600,
+        created_at: 1,
+    };
+    let hash = store.add_invoice(&invoice).unwrap();
+    let htlc = Some((ChannelId([4; 32]), 11));
+    let paid = store.write(|w| w.mark_invoice_paid_by(&hash, Msat(1_000), 2, htlc)).unwrap();
+    assert_eq!(paid, InvoicePaid::Recorded);
+    // Paid once: another HTLC does not overwrite the record.
+    let again = store
+        .write(|w| w.mark_invoice_paid_by(&hash, Msat(1_000), 3, Some((ChannelId([4; 32]), 12))));
+    assert_eq!(again.unwrap(), InvoicePaid::AlreadyPaid);
+    drop(store);
+    let store = Store::open(dir.path()).unwrap();
+    let stored = store.invoice(&hash).unwrap().unwrap();
+    assert_eq!((stored.status, stored.paid_by), (InvoiceStatus::Paid, htlc));
 }

@@ -269,7 +269,8 @@ fn receive_final(
     );
     match receipt {
         Receipt::Accept(preimage) => {
-            let paid = ops.store().mark_invoice_paid(&hash, htlc.amount_msat, ops.now());
+            let paid =
+                ops.store().mark_invoice_paid_by(&hash, htlc.amount_msat, ops.now(), Some(key));
             match paid {
                 Ok(InvoicePaid::Recorded) => {}
                 // Paid meanwhile by another HTLC (cannot happen in one actor) or expired in

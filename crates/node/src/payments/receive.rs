@@ -26,8 +26,8 @@ pub struct KnownInvoice {
     pub status: InvoiceStatus,
     /// What was received, once paid.
     pub received: Option<Msat>,
-    /// The HTLC that paid it, when paid while this process ran (not stored: after a restart
-    /// only the amount identifies a replay).
+    /// The HTLC that paid it (stored with the payment; only invoices paid before schema v5
+    /// lack it, and for them the amount identifies a replay).
     pub paid_by: Option<(ChannelId, u64)>,
 }
 
@@ -243,8 +243,8 @@ mod tests {
         let mut other = htlc(100_000, 1043);
         other.id = 5;
         assert_eq!(code(run(&other, &good, Some(&paid))), unknown);
-        // After a restart (no HTLC remembered) the amount identifies the replay, even if the
-        // chain moved past its expiry margin.
+        // Paid before the store kept the paying HTLC (schema < 5): the amount identifies the
+        // replay, even if the chain moved past its expiry margin.
         paid.paid_by = None;
         let late = check(
             &ChannelId([1; 32]),

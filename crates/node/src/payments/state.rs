@@ -132,7 +132,7 @@ impl PaymentsState {
                     expiry_secs: invoice.invoice.expiry_secs,
                     status: invoice.status,
                     received: invoice.received,
-                    paid_by: None,
+                    paid_by: invoice.paid_by,
                 },
             );
         }

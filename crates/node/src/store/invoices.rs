@@ -2,11 +2,12 @@
 //! was paid (once) or expired.
 
 use super::{
-    collect, column, column_array, column_opt_u64, column_u64, to_sql, Store, StoreError, Writer,
+    collect, column, column_array, column_opt_array, column_opt_u64, column_u64, to_sql, Store,
+    StoreError, Writer,
 };
 use core::fmt;
 use rusqlite::{params, OptionalExtension, Row};
-use shandian_types::{Msat, PaymentHash, PaymentPreimage, PaymentSecret};
+use shandian_types::{ChannelId, Msat, PaymentHash, PaymentPreimage, PaymentSecret};
 
 /// Where an invoice stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,6 +52,9 @@ pub struct Invoice {
     pub paid_at: Option<u64>,
     /// What was received (may exceed the amount asked).
     pub received: Option<Msat>,
+    /// The HTLC that paid it (channel and id), once paid and recorded (not for invoices paid
+    /// before schema v5).
+    pub paid_by: Option<(ChannelId, u64)>,
 }
 
 /// How [`Writer::mark_invoice_paid`] went when it did not fail.
@@ -97,6 +101,18 @@ impl Writer<'_> {
         received: Msat,
         at: u64,
     ) -> Result<InvoicePaid, StoreError> {
+        self.mark_invoice_paid_by(hash, received, at, None)
+    }
+
+    /// [`Writer::mark_invoice_paid`], remembering the HTLC `(channel, id)` that paid, so that
+    /// after a restart exactly that HTLC, handed over again, is recognised as the payment.
+    pub fn mark_invoice_paid_by(
+        &self,
+        hash: &PaymentHash,
+        received: Msat,
+        at: u64,
+        htlc: Option<(ChannelId, u64)>,
+    ) -> Result<InvoicePaid, StoreError> {
         let status: Option<String> = self
             .tx
             .query_row("SELECT status FROM invoices WHERE payment_hash = ?1", [&hash.0[..]], |r| {
@@ -110,10 +126,17 @@ impl Writer<'_> {
                 Err(StoreError::InvoiceNotPayable { hash: *hash, status: InvoiceStatus::Expired })
             }
             InvoiceStatus::Unpaid => {
+                let htlc_id = htlc.map(|(_, id)| to_sql(id, "htlc_id")).transpose()?;
                 self.tx.execute(
-                    "UPDATE invoices SET status = 'paid', paid_at = ?2, received_msat = ?3
-                     WHERE payment_hash = ?1",
-                    params![&hash.0[..], to_sql(at, "timestamp")?, to_sql(received.0, "amount")?],
+                    "UPDATE invoices SET status = 'paid', paid_at = ?2, received_msat = ?3,
+                     paid_channel_id = ?4, paid_htlc_id = ?5 WHERE payment_hash = ?1",
+                    params![
+                        &hash.0[..],
+                        to_sql(at, "timestamp")?,
+                        to_sql(received.0, "amount")?,
+                        htlc.map(|(channel, _)| channel.0.to_vec()),
+                        htlc_id,
+                    ],
                 )?;
                 Ok(InvoicePaid::Recorded)
             }
@@ -166,7 +189,8 @@ impl Store {
 }
 
 const SELECT_INVOICE: &str = "SELECT payment_hash, preimage, payment_secret, bolt11, amount_msat, \
-     description, expiry_secs, created_at, status, paid_at, received_msat FROM invoices";
+     description, expiry_secs, created_at, status, paid_at, received_msat, paid_channel_id, \
+     paid_htlc_id FROM invoices";
 
 fn decode_invoice(row: &Row<'_>) -> Result<Invoice, StoreError> {
     let payment_hash = PaymentHash(column_array(row, 0, INVOICES, "payment_hash")?);
@@ -189,6 +213,9 @@ fn decode_invoice(row: &Row<'_>) -> Result<Invoice, StoreError> {
         status: InvoiceStatus::parse(&status)?,
         paid_at: column_opt_u64(row, 9, INVOICES, "paid_at")?,
         received: column_opt_u64(row, 10, INVOICES, "received_msat")?.map(Msat),
+        paid_by: column_opt_array(row, 11, INVOICES, "paid_channel_id")?
+            .map(ChannelId)
+            .zip(column_opt_u64(row, 12, INVOICES, "paid_htlc_id")?),
     })
 }
 

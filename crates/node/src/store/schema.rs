@@ -11,7 +11,7 @@ use rusqlite::Connection;
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
 
 /// Migration `i` takes the database from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
 
 /// Version 1: peers, channels, payments and attempts, invoices, forwards.
 const V1: &str = r#"
@@ -251,8 +251,15 @@ WHEN OLD.status <> 'pending'
 BEGIN SELECT RAISE(ABORT, 'forward already resolved'); END;
 "#;
 
-/// Version 5: forwarding fees set for one channel, in place of the configured ones.
+/// Version 5: the HTLC that paid an invoice, so that after a restart exactly that HTLC,
+/// handed over again, is fulfilled again (before, only its amount identified it).
 const V5: &str = r#"
+ALTER TABLE invoices ADD COLUMN paid_channel_id BLOB CHECK (length(paid_channel_id) = 32);
+ALTER TABLE invoices ADD COLUMN paid_htlc_id INTEGER CHECK (paid_htlc_id >= 0);
+"#;
+
+/// Version 6: forwarding fees set for one channel, in place of the configured ones.
+const V6: &str = r#"
 CREATE TABLE channel_relay_fees (
     channel_id                  BLOB PRIMARY KEY CHECK (length(channel_id) = 32),
     base_fee_msat               INTEGER NOT NULL CHECK (base_fee_msat BETWEEN 0 AND 4294967295),
