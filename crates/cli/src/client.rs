@@ -110,6 +110,24 @@ pub enum ClientCommand {
         #[arg(long)]
         force: bool,
     },
+    /// Set one channel's forwarding fees (what is not given stays); the peer is told at once.
+    #[command(name = "setchannelfee")]
+    SetChannelFee {
+        #[command(flatten)]
+        node: NodeLocation,
+        /// The channel id (64 hex digits), as `listchannels` shows it.
+        #[arg(value_name = "CHANNEL_ID")]
+        channel_id: String,
+        /// Base fee per forwarded HTLC, in millisatoshis.
+        #[arg(long, value_name = "MSAT")]
+        base_msat: Option<u32>,
+        /// Proportional fee, in millionths of the amount.
+        #[arg(long, value_name = "PPM")]
+        ppm: Option<u32>,
+        /// Blocks required between the incoming and outgoing HTLC's expiry (18 to 2016).
+        #[arg(long, value_name = "BLOCKS")]
+        cltv_expiry_delta: Option<u16>,
+    },
     /// Create a BOLT 11 invoice.
     Invoice {
         #[command(flatten)]
@@ -229,6 +247,18 @@ impl ClientCommand {
                 let params = with_optional(base, &[("force", force.then_some(Value::Bool(true)))]);
                 Request::new("closechannel", params, node)
             }
+            C::SetChannelFee { node, channel_id, base_msat, ppm, cltv_expiry_delta } => {
+                let base = object(json!({ "channel_id": channel_id }));
+                let params = with_optional(
+                    base,
+                    &[
+                        ("base_msat", base_msat.map(Value::from)),
+                        ("ppm", ppm.map(Value::from)),
+                        ("cltv_expiry_delta", cltv_expiry_delta.map(Value::from)),
+                    ],
+                );
+                Request::new("setchannelfee", params, node)
+            }
             C::Invoice { node, amount_msat, description, expiry } => {
                 let base =
                     object(json!({ "amount_msat": amount_msat, "description": description }));
@@ -314,6 +344,10 @@ mod tests {
             json!({"channel_id": "ab", "force": true})
         );
         assert_eq!(request(&["closechannel", "ab"]).1, json!({"channel_id": "ab"}));
+        assert_eq!(
+            request(&["setchannelfee", "ab", "--base-msat", "0", "--ppm", "250"]),
+            ("setchannelfee".into(), json!({"channel_id": "ab", "base_msat": 0, "ppm": 250}))
+        );
         assert_eq!(
             request(&["sendtoaddress", "bcrt1qxyz", "5000"]),
             ("sendtoaddress".into(), json!({"address": "bcrt1qxyz", "amount_sat": 5000}))

@@ -111,16 +111,24 @@ impl Network {
         loop {
             let sides = |node: &NodeProcess| {
                 let listing = node.ok(&["listchannels"]);
-                channel(&listing, id).filter(|c| c["state"] == "normal").map(|c| Sides {
-                    local: c["local_msat"].as_u64().unwrap(),
-                    remote: c["remote_msat"].as_u64().unwrap(),
+                channel(&listing, id).filter(|c| c["state"] == "normal").map(|c| {
+                    let sides = Sides {
+                        local: c["local_msat"].as_u64().unwrap(),
+                        remote: c["remote_msat"].as_u64().unwrap(),
+                    };
+                    (sides, c["htlcs"].as_u64().unwrap())
                 })
             };
-            if let (Some(x), Some(y)) = (sides(a), sides(b)) {
-                if x.local == y.remote && x.remote == y.local {
+            if let (Some((x, x_htlcs)), Some((y, y_htlcs))) = (sides(a), sides(b)) {
+                if x.local == y.remote && x.remote == y.local && x_htlcs == 0 && y_htlcs == 0 {
+                    // Nothing in flight: the channel's funds are all in the two balances.
+                    assert_eq!(x.local + x.remote, CAPACITY_SAT * 1000, "{id}: funds lost");
                     return (x, y);
                 }
-                assert!(Instant::now() < deadline, "{id}: the sides never agreed: {x:?} vs {y:?}");
+                assert!(
+                    Instant::now() < deadline,
+                    "{id}: the sides never agreed: {x:?} ({x_htlcs} HTLCs) vs {y:?} ({y_htlcs})"
+                );
             } else {
                 assert!(Instant::now() < deadline, "{id}: not normal on both sides");
             }
@@ -313,4 +321,95 @@ fn kill_9_mid_close_and_restart() {
     net.alice.wait_for("the closed channel's funds", &["getbalance"], |b| {
         b["total_sat"].as_u64() == Some(expected)
     });
+}
+
+/// How many payments are in flight at once in the many-payments scenario.
+const MANY: usize = 20;
+/// What each of them pays.
+const SMALL_MSAT: u64 = 3_000_000;
+
+/// Starts `MANY` payments from Alice to Charlie at once (one `shandian pay` process each),
+/// kills every one of `victims` `delay` after the start, restarts them, waits for every
+/// payment to end, and checks them one by one and in sum: a payment succeeded exactly when
+/// Charlie's invoice is paid, and the balances moved by exactly the amounts and fees of the
+/// payments that succeeded. Returns how long the payments took when nobody was killed.
+fn crash_many(net: &mut Network, victims: &[Who], delay: Duration) -> Duration {
+    let (alice_before, bob_before) = net.balances();
+    let invoices: Vec<(String, String)> = (0..MANY)
+        .map(|i| {
+            let invoice =
+                net.charlie.ok(&["invoice", &SMALL_MSAT.to_string(), &format!("many {i}")]);
+            let text = |key: &str| invoice[key].as_str().unwrap().to_owned();
+            (text("bolt11"), text("payment_hash"))
+        })
+        .collect();
+    let started = Instant::now();
+    let pays: Vec<Child> =
+        invoices.iter().map(|(bolt11, _)| spawn_pay(&net.alice.dir, bolt11)).collect();
+    if !victims.is_empty() {
+        std::thread::sleep(delay);
+        for victim in victims {
+            net.node(*victim).restart();
+        }
+    }
+    for mut pay in pays {
+        pay.wait().unwrap();
+    }
+    let took = started.elapsed();
+    net.wait_normal();
+
+    let context = format!("{victims:?} killed after {delay:?}");
+    // Every payment Alice recorded ends (succeeded or failed), exactly once.
+    let hashes: Vec<&str> = invoices.iter().map(|(_, hash)| hash.as_str()).collect();
+    let payments = net.alice.wait_for("every payment to end", &["listpayments"], |l| {
+        hashes.iter().all(|h| entries(l, "payments", h).iter().all(|p| p["status"] != "pending"))
+    });
+    let (alice_after, bob_after) = net.balances();
+    let listed_invoices = net.charlie.ok(&["listinvoices"]);
+    let (mut sent, mut received, mut outcomes) = (0, 0, Vec::new());
+    for hash in &hashes {
+        let invoice = entries(&listed_invoices, "invoices", hash);
+        assert_eq!(invoice.len(), 1, "{context}: {listed_invoices}");
+        let paid = invoice[0]["status"] == "paid";
+        let mine = entries(&payments, "payments", hash);
+        assert!(mine.len() <= 1, "{context}: one payment per hash: {payments}");
+        let status = mine.first().and_then(|p| p["status"].as_str()).unwrap_or("never started");
+        assert!(mine.is_empty() || matches!(status, "succeeded" | "failed"), "{context}: {status}");
+        // Without Alice being killed every payment is recorded.
+        assert!(!mine.is_empty() || victims.iter().any(|v| matches!(v, Who::Alice)), "{context}");
+        assert_eq!(paid, status == "succeeded", "{context}: invoice {hash} vs payment {status}");
+        if let Some(payment) = mine.first().filter(|_| status == "succeeded") {
+            assert_eq!(payment["amount_msat"].as_u64(), Some(SMALL_MSAT), "{context}: {payment}");
+            assert!(payment["preimage"].is_string(), "{context}: {payment}");
+            sent += SMALL_MSAT + payment["fee_msat"].as_u64().unwrap();
+            received += SMALL_MSAT;
+        }
+        outcomes.push(status);
+    }
+    let succeeded = outcomes.iter().filter(|s| **s == "succeeded").count();
+    eprintln!("{context}: {succeeded} of {MANY} succeeded ({outcomes:?})");
+    assert!(!victims.is_empty() || succeeded == MANY, "{context}: nobody was killed");
+    // Alice paid exactly what the succeeded payments cost; Bob forwarded exactly their
+    // amounts to Charlie (and kept the fees on the Alice–Bob channel).
+    assert_eq!(alice_after.local, alice_before.local - sent, "{context}");
+    assert_eq!(alice_after.remote, alice_before.remote + sent, "{context}");
+    assert_eq!(bob_after.local, bob_before.local - received, "{context}");
+    assert_eq!(bob_after.remote, bob_before.remote + received, "{context}");
+    took
+}
+
+#[test]
+fn kill_9_with_many_payments_in_flight() {
+    let mut net = Network::start();
+    // Nobody killed: how long MANY concurrent payments take here.
+    let duration = crash_many(&mut net, &[], Duration::ZERO);
+    eprintln!("{MANY} concurrent payments take {duration:?}");
+    let at = |percent: u32| duration * percent / 100;
+    crash_many(&mut net, &[Who::Bob], at(30));
+    crash_many(&mut net, &[Who::Alice], at(50));
+    crash_many(&mut net, &[Who::Charlie], at(40));
+    crash_many(&mut net, &[Who::Alice, Who::Bob], at(70));
+    crash_many(&mut net, &[Who::Bob], at(10));
+    // After all that, every payment goes through again.
+    crash_many(&mut net, &[], Duration::ZERO);
 }

@@ -130,7 +130,7 @@ impl ChannelMonitor {
     }
 
     /// Our latest commitment, rebuilt (unsigned; same txid as the signed one).
-    fn holder_commitment(&self) -> Result<CommitmentTx, Error> {
+    pub(crate) fn holder_commitment(&self) -> Result<CommitmentTx, Error> {
         let setup = self.funded.setup();
         let current = self.funded.log().holder_commitment();
         let point = setup.signer.commitment_point(current.number)?;

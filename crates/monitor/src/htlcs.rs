@@ -98,6 +98,19 @@ impl ChannelMonitor {
         Some(c.spec.offered.values().filter(|h| untrimmed(h)).map(|h| h.id).collect())
     }
 
+    /// Where our offered HTLCs sit on our latest commitment: each untrimmed one's id and
+    /// output index. Our HTLC-timeout transactions spend these outputs, so a confirmed
+    /// HTLC-timeout says which HTLC timed out.
+    pub fn offered_outputs_on_holder(&self) -> Result<Vec<(u64, u32)>, crate::Error> {
+        let built = self.holder_commitment()?;
+        // The commitment lists our offered HTLCs first, in the spec's order.
+        let offered = self.funded.log().holder_commitment().spec.offered.values();
+        Ok(offered
+            .zip(built.htlc_output_indices.iter())
+            .filter_map(|(h, index)| index.map(|i| (h.id, i)))
+            .collect())
+    }
+
     /// The preimages `tx` reveals for HTLCs we offered, taken from the witnesses of its
     /// inputs that spend an output of `commitment` (the counterparty's preimage spend of our
     /// HTLC output on our commitment, or its HTLC-success transaction on its own). BOLT 5:

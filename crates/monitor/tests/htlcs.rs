@@ -118,6 +118,22 @@ fn the_preimage_of_a_counterparty_claim_is_extracted() {
         .is_empty());
 }
 
+#[test]
+fn an_htlc_timeout_names_the_htlc_it_takes_back() {
+    let (pair, _) = pair_with_htlcs(false);
+    let a = monitor(&pair.a);
+    let (ours, htlc_txs) = pair.a.channel().funded().unwrap().holder_commitment_txs().unwrap();
+    let outputs = a.offered_outputs_on_holder().unwrap();
+    // The dust HTLC (id 2) has no output.
+    assert_eq!(outputs.len(), 1, "{outputs:?}");
+    let (id, vout) = outputs[0];
+    assert_eq!(id, 1);
+    let timeout = htlc_txs.iter().find(|t| t.lock_time.to_consensus_u32() > 0).unwrap();
+    let spent = timeout.input[0].previous_output;
+    assert_eq!(spent, OutPoint { txid: ours.compute_txid(), vout });
+    assert_eq!(ours.output[vout as usize].value, bitcoin::Amount::from_sat(50_000));
+}
+
 proptest::proptest! {
     #[test]
     fn any_witness_is_searched_without_panicking(elements: Vec<Vec<u8>>) {

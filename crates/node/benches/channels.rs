@@ -30,6 +30,8 @@ mod channels_harness {
     pub mod handler;
     pub mod memory_chain;
     pub mod node;
+    #[path = "../common/regtest_chain.rs"]
+    pub mod regtest_chain;
 }
 
 use std::sync::Arc;
@@ -37,7 +39,8 @@ use std::time::{Duration, Instant};
 
 use bitcoin::Amount;
 use channels_harness::memory_chain::MemoryChain;
-use channels_harness::node::{new_htlc, node_config, TestNode, WAIT};
+use channels_harness::node::{new_htlc, TestNode};
+use channels_harness::regtest_chain::{node_config, WAIT};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use shandian_types::{ChannelId, CltvExpiry, Msat, PaymentPreimage};
 

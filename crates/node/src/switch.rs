@@ -22,6 +22,7 @@ use shandian_types::{
     BlockHeight, ChannelId, CltvExpiryDelta, Msat, PaymentPreimage, ShortChannelId,
 };
 
+pub use crate::store::OnchainOutcome;
 use crate::store::{StoreError, Writer};
 
 /// What a node charges to forward over one direction of a channel, as BOLT 7's
@@ -168,6 +169,27 @@ pub trait HtlcHandler: Send {
         channel_id: &ChannelId,
         htlc_id: u64,
     ) -> Result<(), StoreError>;
+
+    /// An HTLC we offered on a channel that closed on chain ended there (BOLT 5): the
+    /// counterparty claimed it with the preimage (use it upstream at once), or it can no
+    /// longer be paid (fail it upstream / retry the payment). Called exactly once per HTLC,
+    /// also across restarts: the manager marks the outcome reported in the same batch.
+    ///
+    /// By default, the same as an off-chain fulfil or a drop.
+    fn htlc_resolved_on_chain(
+        &mut self,
+        ops: &mut dyn ChannelOps,
+        channel_id: &ChannelId,
+        htlc_id: u64,
+        outcome: OnchainOutcome,
+    ) -> Result<(), StoreError> {
+        match outcome {
+            OnchainOutcome::Fulfilled(preimage) => {
+                self.htlc_fulfilled(ops, channel_id, htlc_id, preimage)
+            }
+            OnchainOutcome::Failed => self.htlc_dropped(ops, channel_id, htlc_id),
+        }
+    }
 
     /// A new chain tip (for invoice expiry and payment deadlines).
     fn block_connected(

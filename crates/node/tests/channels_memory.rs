@@ -8,6 +8,8 @@ mod channels_harness {
     pub mod handler;
     pub mod memory_chain;
     pub mod node;
+    #[path = "../common/regtest_chain.rs"]
+    pub mod regtest_chain;
 }
 
 use std::sync::Arc;
@@ -15,10 +17,11 @@ use std::sync::Arc;
 use bitcoin::Amount;
 use channels_harness::handler::preimage;
 use channels_harness::memory_chain::MemoryChain;
-use channels_harness::node::{new_htlc, node_config, TestNode};
-use shandian_node::channels::{ChannelsError, OpenedChannel};
+use channels_harness::node::{new_htlc, TestNode};
+use channels_harness::regtest_chain::node_config;
+use shandian_node::channels::{ChannelsError, OpenedChannel, RelayFeesChange};
 use shandian_node::store::Store;
-use shandian_types::{ChannelId, CltvExpiry, Msat};
+use shandian_types::{ChannelId, CltvExpiry, CltvExpiryDelta, Msat};
 
 const FUNDING: Amount = Amount::from_sat(1_000_000);
 
@@ -308,7 +311,7 @@ async fn a_failed_batch_stops_the_manager_and_the_node_without_speaking() {
     b.seen.0.lock().unwrap().preimages.insert(p.hash(), p);
     a.offer(id, Msat(5_000_000), p.hash()).await;
     // B's batch that locks the HTLC in fails: B stops, and its node with it.
-    let deadline = tokio::time::Instant::now() + channels_harness::node::WAIT;
+    let deadline = tokio::time::Instant::now() + channels_harness::regtest_chain::WAIT;
     while !b.channels.is_stopped() {
         assert!(tokio::time::Instant::now() < deadline, "manager kept running");
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
@@ -323,4 +326,54 @@ async fn a_failed_batch_stops_the_manager_and_the_node_without_speaking() {
     assert!(a.seen.0.lock().unwrap().fulfilled.is_empty());
     assert!(b.update_seq(&id) >= seq);
     a.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_channel_s_own_fees_reach_the_peer_and_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let chain = Arc::new(MemoryChain::default());
+    let (a_dir, b_dir) = (dir.path().join("a"), dir.path().join("b"));
+    let a = start(&chain, &a_dir).await;
+    let b = start(&chain, &b_dir).await;
+    let id = open_ready(&chain, &a, &b, Msat::ZERO).await.channel_id;
+    let configured = node_config(&a_dir).channels.relay;
+    let policy_of = |node: &TestNode| {
+        let channels = node.channels.clone();
+        async move { channels.execute(move |ops| ops.channel(&id)).await.unwrap().unwrap() }
+    };
+    assert_eq!(policy_of(&b).await.remote_policy.unwrap().base_fee, configured.base_fee);
+
+    // Only the base fee and the delta change; the proportional fee stays as configured.
+    let change = RelayFeesChange {
+        base_fee: Some(4321),
+        proportional_millionths: None,
+        cltv_expiry_delta: Some(CltvExpiryDelta(99)),
+    };
+    let policy = a.channels.set_relay_fees(id, change).await.unwrap();
+    assert_eq!(policy.base_fee, Msat(4321));
+    assert_eq!(policy.proportional_millionths, configured.proportional_millionths);
+    assert_eq!(policy.cltv_expiry_delta, CltvExpiryDelta(99));
+    assert_eq!(policy_of(&a).await.local_policy, policy);
+    let fees = a.channel(&id).await.unwrap().fees.unwrap();
+    assert_eq!((fees.base_msat, fees.cltv_expiry_delta), (4321, 99));
+    // B takes the newer channel_update as the policy of A's direction.
+    let deadline = tokio::time::Instant::now() + channels_harness::regtest_chain::WAIT;
+    while policy_of(&b).await.remote_policy != Some(policy) {
+        assert!(tokio::time::Instant::now() < deadline, "B never saw A's new fees");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    // B's own direction is untouched.
+    assert_eq!(policy_of(&b).await.local_policy.base_fee, configured.base_fee);
+
+    let unknown = a.channels.set_relay_fees(ChannelId([9; 32]), change).await.unwrap_err();
+    assert!(matches!(unknown, ChannelsError::UnknownChannel(_)), "{unknown}");
+
+    // The fees are A's across a restart, and B is told them again.
+    a.stop().await;
+    let a = start(&chain, &a_dir).await;
+    a.wait_usable_with_policy(id).await;
+    assert_eq!(policy_of(&a).await.local_policy, policy);
+    assert_eq!(policy_of(&b).await.remote_policy, Some(policy));
+    a.stop().await;
+    b.stop().await;
 }

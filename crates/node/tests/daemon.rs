@@ -123,6 +123,27 @@ async fn a_daemon_restarts_with_its_channel_and_keeps_paying() {
     let info = wait_for(&alice_dir, "getinfo", |i| i["num_active_channels"] == 1).await;
     assert_eq!(info["num_channels"], 1);
 
+    // Alice's own fees on the channel, through the API; bad requests get their reason.
+    let channel_id = opened["channel_id"].as_str().unwrap();
+    let set = json!({"channel_id": channel_id, "base_msat": 0, "ppm": 250});
+    let fees = ok(&alice_dir, "setchannelfee", set).await;
+    assert_eq!(fees["fees"]["base_msat"], 0, "{fees}");
+    assert_eq!(fees["fees"]["ppm"], 250, "{fees}");
+    let listed = ok(&alice_dir, "listchannels", json!({})).await;
+    assert_eq!(listed["channels"][0]["fees"], fees["fees"], "{listed}");
+    let nothing = call(&alice_dir, "setchannelfee", json!({"channel_id": channel_id})).await;
+    assert!(nothing.unwrap_err().contains("nothing to set"));
+    let low = json!({"channel_id": channel_id, "cltv_expiry_delta": 3});
+    assert!(call(&alice_dir, "setchannelfee", low)
+        .await
+        .unwrap_err()
+        .contains("outside 18..=2016"));
+    let unknown = json!({"channel_id": "ab".repeat(32), "ppm": 1});
+    assert!(call(&alice_dir, "setchannelfee", unknown)
+        .await
+        .unwrap_err()
+        .contains("unknown channel"));
+
     let paid = pay(&alice_dir, &bob_dir, 7_000_000).await;
     assert_eq!(paid["fee_msat"], 0, "a direct payment pays no fee");
     let before = sides(&alice_dir).await;

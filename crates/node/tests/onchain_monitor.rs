@@ -20,7 +20,7 @@ use shandian_channel::{
 use shandian_node::onchain::{
     record_closed_channel, ChainBackend, ChainConfig, ClosedChannel, MonitorHandle, MonitorStatus,
 };
-use shandian_node::store::{ClaimStatus, Store};
+use shandian_node::store::{ClaimStatus, OnchainOutcome, Store};
 use shandian_regtest::RegtestChain;
 use shandian_types::{BlockHeight, CltvExpiry, Msat, PaymentPreimage};
 use shandian_wire::{Message, OnionPacket, ONION_PACKET_LEN};
@@ -244,7 +244,7 @@ async fn a_revoked_commitment_on_chain_is_punished_and_the_wallet_gets_everythin
         execute(&mut a, &mut b.inbox, actions.unwrap());
         run(&mut a, &mut b);
     }
-    hand_over(&node, &node_dir, &a, CloseReason::FundingSpent);
+    let closed = hand_over(&node, &node_dir, &a, CloseReason::FundingSpent);
 
     // b cheats: Core's rules accept the old commitment (its signatures are valid).
     node.chain.broadcast(revoked.clone()).await.unwrap();
@@ -259,6 +259,10 @@ async fn a_revoked_commitment_on_chain_is_punished_and_the_wallet_gets_everythin
     status_until(&node, |s| s.claims.iter().all(|c| c.status == ClaimStatus::Confirmed)).await;
     mine(&node, 5, &foreign_script()).await;
     let status = status_until(&node, |s| s.resolved).await;
+    // a's HTLC was not taken with its preimage: failed for the payments once all is final.
+    let outcomes = Store::open(&node_dir).unwrap().onchain_htlcs(&closed.channel_id).unwrap();
+    let outcomes: Vec<_> = outcomes.iter().map(|h| (h.htlc_id, h.outcome)).collect();
+    assert_eq!(outcomes, vec![(0, OnchainOutcome::Failed)]);
 
     // The honest side takes everything: the channel's whole value (b's balance included)
     // comes back, minus the revoked commitment's fee and the claims' fees.
@@ -301,7 +305,7 @@ async fn an_offered_htlc_comes_back_by_timeout_and_its_output_after_the_delay() 
     }
     let (commitment, htlc_txs) = a.channel().funded().unwrap().holder_commitment_txs().unwrap();
     assert_eq!(htlc_txs.len(), 1);
-    hand_over(&node, &node_dir, &a, CloseReason::LocalForceClose);
+    let closed = hand_over(&node, &node_dir, &a, CloseReason::LocalForceClose);
     node.chain.broadcast(commitment.clone()).await.unwrap();
     let confirmed = mine(&node, 1, &foreign_script()).await;
     let status = status_until(&node, |s| s.claims.len() == 2).await;
@@ -313,6 +317,20 @@ async fn an_offered_htlc_comes_back_by_timeout_and_its_output_after_the_delay() 
     mine(&node, expiry - tip, &foreign_script()).await;
     status_until(&node, |s| s.claims.iter().any(|c| c.kind == "HtlcTimeout" && c.broadcast)).await;
     let htlc_confirmed = mine(&node, 1, &foreign_script()).await;
+    // The HTLC failed for the payments once its HTLC-timeout is 6 deep, not before.
+    let outcomes = || {
+        let all = Store::open(&node_dir).unwrap().onchain_htlcs(&closed.channel_id).unwrap();
+        all.iter().map(|h| (h.htlc_id, h.outcome)).collect::<Vec<_>>()
+    };
+    mine(&node, 4, &foreign_script()).await;
+    assert_eq!(outcomes(), vec![]);
+    mine(&node, 1, &foreign_script()).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while outcomes().is_empty() {
+        assert!(tokio::time::Instant::now() < deadline, "the timeout was never recorded");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(outcomes(), vec![(0, OnchainOutcome::Failed)]);
     let status = status_until(&node, |s| s.claims.iter().any(|c| c.kind == "SecondStage")).await;
     let second = status.claims.iter().find(|c| c.kind == "SecondStage").unwrap();
     assert_eq!(second.valid_at, htlc_confirmed.0 + 144);

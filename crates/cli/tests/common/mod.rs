@@ -100,6 +100,16 @@ impl ChainProcess {
     pub fn height(&self) -> u64 {
         self.rpc("getblockcount", json!([])).as_u64().unwrap()
     }
+
+    /// The process id (to signal it).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits for the process to exit on its own.
+    pub fn wait_exit(&mut self) -> std::process::ExitStatus {
+        self.child.wait().expect("wait for the chain process")
+    }
 }
 
 impl Drop for ChainProcess {

@@ -1,4 +1,5 @@
-//! The channel commands: `openchannel`, `listchannels`, `closechannel`. Each handler takes the
+//! The channel commands: `openchannel`, `listchannels`, `closechannel`, `setchannelfee`. Each
+//! handler takes the
 //! [`ChannelsHandle`] as an `Extension` (the daemon layers it onto [`routes`]).
 
 use axum::routing::post;
@@ -7,22 +8,23 @@ use bitcoin::secp256k1::PublicKey;
 use bitcoin::Amount;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use shandian_types::{ChannelId, Msat};
+use shandian_types::{ChannelId, CltvExpiryDelta, Msat};
 
 use super::commands::Params;
 use super::error::CommandError;
 use super::ApiState;
-use crate::channels::{ChannelsError, ChannelsHandle};
+use crate::channels::{ChannelsError, ChannelsHandle, FeesInfo, RelayFeesChange};
 
 type Reply = Result<Json<Value>, CommandError>;
 
-/// `POST /v1/openchannel`, `/v1/listchannels`, `/v1/closechannel`; add
+/// `POST /v1/openchannel`, `/v1/listchannels`, `/v1/closechannel`, `/v1/setchannelfee`; add
 /// `.layer(Extension(channels_handle))`.
 pub fn routes() -> Router<ApiState> {
     Router::new()
         .route("/v1/openchannel", post(openchannel))
         .route("/v1/listchannels", post(listchannels))
         .route("/v1/closechannel", post(closechannel))
+        .route("/v1/setchannelfee", post(setchannelfee))
 }
 
 impl From<ChannelsError> for CommandError {
@@ -118,6 +120,51 @@ pub(super) async fn closechannel(
     Ok(Json(json!({
         "channel_id": closing.channel_id.to_string(),
         "closing_txid": closing.closing_txid.to_string(),
+    })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct FeeParams {
+    channel_id: String,
+    base_msat: Option<u32>,
+    ppm: Option<u32>,
+    cltv_expiry_delta: Option<u16>,
+}
+
+/// The `cltv_expiry_delta` range we accept: below 18 blocks a forward could lose its incoming
+/// HTLC to a timeout before it learns the preimage on chain (BOLT 2's recommendation is 34 or
+/// more); above 2016 (two weeks) payments over the channel would be locked for too long.
+const CLTV_EXPIRY_DELTA_RANGE: std::ops::RangeInclusive<u16> = 18..=2016;
+
+/// `setchannelfee`: a channel's own forwarding fees (what is not given stays); the peer gets a
+/// new `channel_update`. Answers with the fees now in force.
+pub(super) async fn setchannelfee(
+    Extension(channels): Extension<ChannelsHandle>,
+    Params(params): Params<FeeParams>,
+) -> Reply {
+    let channel_id = parse_channel_id(&params.channel_id)?;
+    if params.base_msat.is_none() && params.ppm.is_none() && params.cltv_expiry_delta.is_none() {
+        return Err(CommandError::InvalidParam(
+            "nothing to set: give base_msat, ppm or cltv_expiry_delta".into(),
+        ));
+    }
+    if let Some(delta) = params.cltv_expiry_delta.filter(|d| !CLTV_EXPIRY_DELTA_RANGE.contains(d)) {
+        return Err(CommandError::InvalidParam(format!(
+            "cltv_expiry_delta {delta} is outside {}..={}",
+            CLTV_EXPIRY_DELTA_RANGE.start(),
+            CLTV_EXPIRY_DELTA_RANGE.end()
+        )));
+    }
+    let change = RelayFeesChange {
+        base_fee: params.base_msat,
+        proportional_millionths: params.ppm,
+        cltv_expiry_delta: params.cltv_expiry_delta.map(CltvExpiryDelta),
+    };
+    let policy = channels.set_relay_fees(channel_id, change).await?;
+    Ok(Json(json!({
+        "channel_id": channel_id.to_string(),
+        "fees": FeesInfo::from(policy),
     })))
 }
 

@@ -109,7 +109,12 @@ pub(crate) async fn start(
     let config = node.config().clone();
     let best_block = chain.best_height().await;
     let mut loaded = super::restore::load(&store, &seed, &config.data_dir)?;
-    super::restore::locate_funding(chain.as_ref(), &mut loaded.entries, &inputs).await;
+    // First in the queue: the dropped offers resolve before any new HTLC reuses their ids.
+    for (channel_id, htlc_ids) in std::mem::take(&mut loaded.forgotten) {
+        tracing::info!(channel = %channel_id, "the restart forgot our unsigned HTLCs {htlc_ids:?}");
+        let _ = inputs.send(Input::Forgotten(channel_id, htlc_ids));
+    }
+    super::restore::locate_funding(&chain, &mut loaded.entries, &inputs).await;
     let (outbox, outbox_rx) = mpsc::unbounded_channel();
     let runtime = tokio::runtime::Handle::current();
     runtime.spawn(run_outbox(node.clone(), outbox_rx));
@@ -153,6 +158,15 @@ pub(crate) async fn start(
         }
     }
     super::restore::redial(&env, &loaded.peers);
+    if let Some(monitor) = &env.monitor {
+        // Outcomes the monitor records from now on wake the actor; those recorded before
+        // (a crash between the monitor's write and the report) are read by the first batch.
+        let wake = inputs.clone();
+        monitor.on_htlc_outcomes(Box::new(move || {
+            let _ = wake.send(Input::OnchainHtlcs);
+        }));
+    }
+    let _ = inputs.send(Input::OnchainHtlcs);
     let (stopped_tx, stopped) = watch::channel(false);
     let actor = Actor { env, state, handler, store, queue };
     std::thread::Builder::new()

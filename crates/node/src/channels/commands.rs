@@ -1,4 +1,5 @@
-//! Opening and closing channels: the caller's side (on the handle) and the actor's.
+//! Opening and closing channels, and setting one channel's fees: the caller's side (on the
+//! handle) and the actor's.
 
 use bitcoin::secp256k1::rand::{thread_rng, RngCore};
 use bitcoin::secp256k1::PublicKey;
@@ -15,7 +16,12 @@ use super::actor::Env;
 use super::inbox::{self, Input};
 use super::ops::Ops;
 use super::state::Entry;
-use super::{ChainOpError, ChannelsError, ChannelsHandle, ClosingInfo, OpenedChannel};
+use super::summary;
+use super::{
+    ChainOpError, ChannelsError, ChannelsHandle, ClosingInfo, OpenedChannel, RelayFeesChange,
+};
+use crate::store::{RelayFees, StoreError};
+use crate::switch::RelayPolicy;
 use crate::ChannelsConfig;
 
 /// Checks the request, asks the chain for a feerate and a closing script, and hands the
@@ -138,7 +144,7 @@ impl Ops<'_, '_> {
             .entries
             .values()
             .filter(|e| e.peer == peer)
-            .filter(|e| e.channel().is_some_and(|c| super::summary::state_name(c) == "opening"))
+            .filter(|e| e.channel().is_some_and(|c| summary::state_name(c) == "opening"))
             .count();
         if pending >= self.env.config.max_pending_opens_per_peer {
             return self.refuse_open(peer, temporary, "too many channels opening");
@@ -290,5 +296,47 @@ impl Ops<'_, '_> {
             }
             Err(_) => self.answer_close(reply, Err(ChannelsError::UnknownChannel(channel_id))),
         }
+    }
+
+    /// `setchannelfee`: records the channel's own fees in this batch and, once it commits,
+    /// sends the peer a `channel_update` with them (BOLT 7: a newer timestamp). Returns the
+    /// policy now in force for forwards out over the channel. A store error fails the batch.
+    pub(crate) fn set_relay_fees(
+        &mut self,
+        channel_id: ChannelId,
+        change: RelayFeesChange,
+    ) -> Result<Result<RelayPolicy, ChannelsError>, StoreError> {
+        let Some(entry) = self.state.entries.get(&channel_id) else {
+            return Ok(Err(ChannelsError::UnknownChannel(channel_id)));
+        };
+        let funded = match entry.channel() {
+            Some(Channel::Normal(_) | Channel::AwaitingConfirmation(_)) => {
+                entry.channel().and_then(Channel::funded)
+            }
+            Some(Channel::ShuttingDown(_) | Channel::Negotiating(_) | Channel::Closed(_)) => {
+                return Ok(Err(ChannelsError::AlreadyClosing(channel_id)))
+            }
+            _ => None,
+        };
+        let Some(funded) = funded else {
+            return Ok(Err(ChannelsError::UnknownChannel(channel_id)));
+        };
+        let capacity = funded.setup().funding.amount;
+        let relay = &self.env.config.relay;
+        let current = summary::local_policy(relay, entry.relay_fees.as_ref(), capacity);
+        let fees = RelayFees {
+            base_fee: change.base_fee.map_or(current.base_fee, |b| Msat(u64::from(b))),
+            proportional_millionths: change
+                .proportional_millionths
+                .unwrap_or(current.proportional_millionths),
+            cltv_expiry_delta: change.cltv_expiry_delta.unwrap_or(current.cltv_expiry_delta),
+        };
+        self.writer.save_relay_fees(&channel_id, &fees, self.batch.now)?;
+        if let Some(entry) = self.state.entries.get_mut(&channel_id) {
+            entry.relay_fees = Some(fees);
+        }
+        // Sent only once the channel has a short channel id (before that, at readiness).
+        self.send_channel_update(channel_id);
+        Ok(Ok(summary::local_policy(relay, Some(&fees), capacity)))
     }
 }

@@ -5,7 +5,6 @@ use std::collections::{HashMap, HashSet};
 use bitcoin::secp256k1::PublicKey;
 use bitcoin::{OutPoint, Transaction};
 use shandian_chain::ChainEvent as FollowerEvent;
-use shandian_channel::spec::Update;
 use shandian_channel::{ChainEvent, Channel, CloseReason, Event};
 use shandian_types::{BlockHeight, ChannelId, NodeId};
 use shandian_wire::{ChannelUpdate, ErrorMessage, Message};
@@ -75,21 +74,12 @@ impl Ops<'_, '_> {
 
     /// Our HTLC offers not yet covered by a signature: forgotten on disconnection.
     pub(crate) fn unsigned_offers(&self, channel_id: &ChannelId) -> Vec<u64> {
-        let Some(funded) =
-            self.state.entries.get(channel_id).and_then(|e| e.channel()).and_then(Channel::funded)
-        else {
-            return Vec::new();
-        };
-        funded
-            .log()
-            .holder_changes()
-            .proposed
-            .iter()
-            .filter_map(|u| match u {
-                Update::Add(h) => Some(h.id),
-                _ => None,
-            })
-            .collect()
+        self.state
+            .entries
+            .get(channel_id)
+            .and_then(|e| e.channel())
+            .map(super::restore::unsigned_offers)
+            .unwrap_or_default()
     }
 
     /// An opening channel that closed: its `open_channel` caller learns why.
@@ -207,7 +197,11 @@ impl Ops<'_, '_> {
             return;
         };
         let capacity = funded.setup().funding.amount;
-        let relay = super::summary::local_policy(&self.env.config.relay, capacity);
+        let relay = super::summary::local_policy(
+            &self.env.config.relay,
+            entry.relay_fees.as_ref(),
+            capacity,
+        );
         let now = u32::try_from(self.batch.now).unwrap_or(u32::MAX);
         // BOLT 7: each update must have a greater timestamp than the last.
         let timestamp = now.max(entry.local_update_timestamp.saturating_add(1));

@@ -8,12 +8,16 @@ use shandian_types::{ChannelId, FeeratePerKw, Msat};
 use shandian_wire::{Message, OpenChannel};
 use tokio::sync::{mpsc, oneshot};
 
-use super::{ChainOpError, ChannelInfo, ChannelsError, ClosingInfo, OpenedChannel};
-use crate::switch::ChannelOps;
+use super::{
+    ChainOpError, ChannelInfo, ChannelsError, ClosingInfo, OpenedChannel, RelayFeesChange,
+};
+use crate::store::StoreError;
+use crate::switch::{ChannelOps, RelayPolicy};
 use crate::{MessageHandler, PeerInfo};
 
-/// A job run inside a batch.
-pub(crate) type Job = Box<dyn FnOnce(&mut dyn ChannelOps) + Send>;
+/// A job run inside a batch; an error means the batch's state cannot be made durable: the
+/// batch does not commit and the node stops.
+pub(crate) type Job = Box<dyn FnOnce(&mut dyn ChannelOps) -> Result<(), StoreError> + Send>;
 
 /// A channel we open, with what the chain told the caller's task.
 pub(crate) struct OpenRequest {
@@ -59,8 +63,19 @@ pub(crate) enum Input {
         force: bool,
         reply: oneshot::Sender<Result<ClosingInfo, ChannelsError>>,
     },
+    /// The monitor recorded how HTLCs we offered ended on chain: hand the outcomes not yet
+    /// reported to the payment logic (also sent once at start, for those left by a crash).
+    OnchainHtlcs,
     /// List the channels.
     List(oneshot::Sender<Vec<ChannelInfo>>),
+    /// Set a channel's own forwarding fees and tell the peer.
+    SetRelayFees {
+        channel_id: ChannelId,
+        change: RelayFeesChange,
+        reply: oneshot::Sender<Result<RelayPolicy, ChannelsError>>,
+    },
+    /// Our HTLC offers on a channel that the restart forgot (see `restore::Loaded`).
+    Forgotten(ChannelId, Vec<u64>),
     /// Stop after this batch.
     Stop,
 }

@@ -1,8 +1,8 @@
 //! The channel manager: every channel of the node, run in one actor that works in batches.
 //!
 //! Inputs — peer messages and connection changes (through the [`MessageHandler`] the node
-//! calls), chain events (from [`ChannelChain::subscribe`]) and commands ([`ChannelsHandle`])
-//! — wait in one queue. The actor, on its own thread, takes **every** waiting input, runs them
+//! calls), chain events (from [`ChannelChain::subscribe`]), commands ([`ChannelsHandle`]) and
+//! the monitor's news of HTLCs that ended on chain — wait in one queue. The actor, on its own thread, takes **every** waiting input, runs them
 //! through the channels and the payment logic's [`HtlcHandler`], signs one
 //! `commitment_signed` per channel that changed (so N HTLCs share one signature), and writes
 //! every channel record and every record of the handler in **one** store transaction (one
@@ -37,17 +37,17 @@ use std::sync::Arc;
 
 use bitcoin::secp256k1::PublicKey;
 use bitcoin::{Amount, Txid};
-use shandian_types::{ChannelId, Msat};
+use shandian_types::{ChannelId, CltvExpiryDelta, Msat};
 use tokio::sync::{mpsc, oneshot, watch};
 
 pub use chain::{ChainCall, ChannelChain};
 pub use error::{ChainOpError, ChannelsError};
 pub use keys::KEY_INDEX_FILE;
-pub use summary::ChannelInfo;
+pub use summary::{ChannelInfo, FeesInfo};
 
 use crate::onchain::MonitorHandle;
-use crate::store::Store;
-use crate::switch::{ChannelOps, HtlcHandler};
+use crate::store::{Store, StoreError};
+use crate::switch::{ChannelOps, HtlcHandler, RelayPolicy};
 use crate::{MessageHandler, NodeHandle};
 use inbox::Input;
 
@@ -69,6 +69,17 @@ pub struct ClosingInfo {
     pub channel_id: ChannelId,
     /// The mutual closing transaction, or our commitment for a force close.
     pub closing_txid: Txid,
+}
+
+/// New forwarding fees for one channel (`setchannelfee`); what is `None` stays as it is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RelayFeesChange {
+    /// `fee_base_msat`.
+    pub base_fee: Option<u32>,
+    /// `fee_proportional_millionths`.
+    pub proportional_millionths: Option<u32>,
+    /// `cltv_expiry_delta`.
+    pub cltv_expiry_delta: Option<CltvExpiryDelta>,
 }
 
 /// Everything [`ChannelManager::start`] needs.
@@ -148,6 +159,26 @@ impl ChannelsHandle {
             ops.after_commit(Box::new(move || {
                 let _ = reply.send(result);
             }));
+            Ok(())
+        });
+        self.send(Input::Execute(job))?;
+        answer.await.map_err(|_| ChannelsError::Stopped)
+    }
+
+    /// Like [`ChannelsHandle::execute`], but a store error from `f` (a record that must land
+    /// with the channel changes `f` made) fails the whole batch: nothing of it commits or
+    /// leaves the node, and the node stops ([`ChannelsError::Stopped`]).
+    pub async fn execute_durable<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut dyn ChannelOps) -> Result<R, StoreError> + Send + 'static,
+    ) -> Result<R, ChannelsError> {
+        let (reply, answer) = oneshot::channel();
+        let job = Box::new(move |ops: &mut dyn ChannelOps| {
+            let result = f(ops)?;
+            ops.after_commit(Box::new(move || {
+                let _ = reply.send(result);
+            }));
+            Ok(())
         });
         self.send(Input::Execute(job))?;
         answer.await.map_err(|_| ChannelsError::Stopped)
@@ -172,6 +203,18 @@ impl ChannelsHandle {
             return Vec::new();
         }
         answer.await.unwrap_or_default()
+    }
+
+    /// Sets a channel's own forwarding fees (kept across restarts) and sends the peer a new
+    /// `channel_update`; returns the policy now in force for forwards out over it.
+    pub async fn set_relay_fees(
+        &self,
+        channel_id: ChannelId,
+        change: RelayFeesChange,
+    ) -> Result<RelayPolicy, ChannelsError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Input::SetRelayFees { channel_id, change, reply })?;
+        answer.await.map_err(|_| ChannelsError::Stopped)?
     }
 
     /// Closes a channel: cooperatively (returns once the closing transaction is agreed and

@@ -47,7 +47,7 @@ impl Ops<'_, '_> {
             Input::Execute(job) => {
                 // Earlier inputs' events first: the job sees their effects.
                 self.drain(handler)?;
-                job(self);
+                job(self)?;
             }
             Input::Open(request) => self.open(*request),
             Input::Accept { peer, open, shutdown_script } => {
@@ -63,17 +63,47 @@ impl Ops<'_, '_> {
                 self.funding_position(channel_id, *tx, height, tx_index)
             }
             Input::Close { channel_id, force, reply } => self.close(channel_id, force, reply),
+            Input::OnchainHtlcs => {
+                self.drain(handler)?;
+                self.report_onchain_htlcs(handler)?;
+            }
             Input::List(reply) => {
+                let relay = &self.env.config.relay;
                 let mut list: Vec<_> =
-                    self.state.entries.values().filter_map(summary::info).collect();
+                    self.state.entries.values().filter_map(|e| summary::info(e, relay)).collect();
                 list.sort_by(|a, b| a.channel_id.cmp(&b.channel_id));
                 self.batch.after.push(Box::new(move || {
                     let _ = reply.send(list);
                 }));
             }
+            Input::SetRelayFees { channel_id, change, reply } => {
+                let result = self.set_relay_fees(channel_id, change)?;
+                self.batch.after.push(Box::new(move || {
+                    let _ = reply.send(result);
+                }));
+            }
+            Input::Forgotten(channel_id, htlc_ids) => {
+                for htlc_id in htlc_ids {
+                    self.batch.notes.push_back(Note::Dropped(channel_id, htlc_id));
+                }
+            }
             Input::Stop => self.batch.stop = true,
         }
         self.drain(handler)
+    }
+
+    /// Hands every on-chain HTLC outcome not yet reported to the payment logic, marking each
+    /// reported in this batch's transaction (with the handler's own writes): exactly once,
+    /// also across restarts.
+    fn report_onchain_htlcs(&mut self, handler: &mut dyn HtlcHandler) -> Result<(), StoreError> {
+        for resolved in self.writer.unreported_onchain_htlcs()? {
+            let (channel_id, htlc_id) = (resolved.channel_id, resolved.htlc_id);
+            if self.writer.mark_onchain_htlc_reported(&channel_id, htlc_id, self.batch.now)? {
+                handler.htlc_resolved_on_chain(self, &channel_id, htlc_id, resolved.outcome)?;
+                self.drain(handler)?;
+            }
+        }
+        Ok(())
     }
 
     /// Feeds one input to a channel and applies the actions it returns. Returns the

@@ -3,10 +3,16 @@
 
 use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
 
 use bitcoin::secp256k1::PublicKey;
-use shandian_channel::{ChannelRecord, ChannelSigner};
+use bitcoin::Txid;
+use shandian_channel::spec::Update;
+use shandian_channel::{Channel, ChannelRecord, ChannelSigner};
 use shandian_tx::InMemorySigner;
+use shandian_types::ChannelId;
+use tokio::sync::mpsc;
 
 use super::actor::Env;
 use super::inbox::Input;
@@ -20,6 +26,10 @@ pub(crate) struct Loaded {
     pub(crate) keys: KeyIndexes,
     /// Peers with open channels and their last known address.
     pub(crate) peers: Vec<(PublicKey, SocketAddr)>,
+    /// Our HTLC offers the stored channels held unsigned: restoring forgets them (BOLT 2,
+    /// as on any disconnection) and their ids will be reused, so whoever offered them (a
+    /// payment, a forward) must learn they were dropped before anything else happens.
+    pub(crate) forgotten: Vec<(ChannelId, Vec<u64>)>,
 }
 
 /// Decodes stored bytes with the signer re-derived from the seed at the record's key index
@@ -48,15 +58,21 @@ pub(crate) fn load(
 ) -> Result<Loaded, ChannelsError> {
     let stored = store.load_channels()?;
     let archived = store.archived_channels()?;
+    let relay_fees: std::collections::HashMap<_, _> = store.relay_fees()?.into_iter().collect();
     let indexes = stored
         .iter()
         .chain(archived.iter().map(|a| &a.channel))
         .filter_map(|s| ChannelRecord::header(&s.record).ok()?.key_index);
     let keys = KeyIndexes::open(data_dir, indexes)?;
     let mut entries = Vec::new();
+    let mut forgotten = Vec::new();
     for s in stored {
         let record = decode(&s.record, seed)
             .map_err(|source| ChannelsError::CorruptRecord { channel_id: s.channel_id, source })?;
+        let unsigned = unsigned_offers(&record.channel);
+        if !unsigned.is_empty() {
+            forgotten.push((s.channel_id, unsigned));
+        }
         let channel = record.restore();
         let Some(funded) = channel.funded() else {
             tracing::warn!(channel = %s.channel_id, "stored channel is not funded; skipped");
@@ -70,6 +86,7 @@ pub(crate) fn load(
         entry.funding_output = u16::try_from(outpoint.vout).unwrap_or(u16::MAX);
         entry.update_seq = s.update_seq;
         entry.funded_record = Some(s.record);
+        entry.relay_fees = relay_fees.get(&s.channel_id).copied();
         entries.push(entry);
     }
     let with_channels: Vec<PublicKey> = entries.iter().map(|e| e.peer).collect();
@@ -79,24 +96,48 @@ pub(crate) fn load(
         .filter(|p| with_channels.contains(&p.node_id.public_key()))
         .filter_map(|p| Some((p.node_id.public_key(), p.address?.parse().ok()?)))
         .collect();
-    Ok(Loaded { entries, keys, peers })
+    Ok(Loaded { entries, keys, peers, forgotten })
+}
+
+/// Our HTLC offers in `channel` not yet covered by a signature: what a disconnection (or a
+/// restart) forgets.
+pub(crate) fn unsigned_offers(channel: &Channel) -> Vec<u64> {
+    let Some(funded) = channel.funded() else { return Vec::new() };
+    funded
+        .log()
+        .holder_changes()
+        .proposed
+        .iter()
+        .filter_map(|u| match u {
+            Update::Add(h) => Some(h.id),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Looks up where each restored channel's funding transaction confirmed: its short channel
 /// id before any peer message can name it. A channel still waiting for its depth gets the
-/// position as an input instead, so the first batch checks the depth.
+/// position as an input instead, so the first batch checks the depth. A channel past that
+/// whose funding the backend cannot place now (a backend still starting, a call that timed
+/// out under load) is looked up again in the background: without its short channel id it
+/// could neither send nor accept a `channel_update`, and no new block would tell it.
 pub(crate) async fn locate_funding(
-    chain: &dyn super::ChannelChain,
+    chain: &Arc<dyn super::ChannelChain>,
     entries: &mut [Entry],
-    inputs: &tokio::sync::mpsc::UnboundedSender<Input>,
+    inputs: &mpsc::UnboundedSender<Input>,
 ) {
+    let mut missing = Vec::new();
     for entry in entries.iter_mut() {
         let Some(txid) = entry.funding_txid else { continue };
         let Some((tx, height, tx_index)) = chain.transaction_position(txid).await else {
+            let confirmed = !matches!(entry.channel(), Some(Channel::AwaitingConfirmation(_)));
+            if let Some(channel_id) = super::summary::id_of(entry).filter(|_| confirmed) {
+                tracing::warn!(channel = %channel_id, %txid, "funding not located yet; retrying");
+                missing.push((channel_id, txid));
+            }
             continue;
         };
-        let waiting =
-            matches!(entry.channel(), Some(shandian_channel::Channel::AwaitingConfirmation(_)));
+        let waiting = matches!(entry.channel(), Some(Channel::AwaitingConfirmation(_)));
         match (waiting, super::summary::id_of(entry)) {
             (true, Some(channel_id)) => {
                 let tx = Box::new(tx);
@@ -108,6 +149,37 @@ pub(crate) async fn locate_funding(
                     Some(super::state::Confirmation { tx, height: height.0, tx_index })
             }
         }
+    }
+    if !missing.is_empty() {
+        tokio::spawn(locate_later(chain.clone(), missing, inputs.clone()));
+    }
+}
+
+/// Retries [`locate_funding`] for `missing` with a growing delay until each is found (or
+/// the manager is gone), handing each position to the manager as an input.
+async fn locate_later(
+    chain: Arc<dyn super::ChannelChain>,
+    mut missing: Vec<(ChannelId, Txid)>,
+    inputs: mpsc::UnboundedSender<Input>,
+) {
+    let mut delay = Duration::from_millis(250);
+    while !missing.is_empty() {
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_secs(30));
+        let mut still = Vec::new();
+        for (channel_id, txid) in missing {
+            let Some((tx, height, tx_index)) = chain.transaction_position(txid).await else {
+                still.push((channel_id, txid));
+                continue;
+            };
+            tracing::info!(channel = %channel_id, %txid, "funding located");
+            let tx = Box::new(tx);
+            let input = Input::FundingPosition { channel_id, tx, height: height.0, tx_index };
+            if inputs.send(input).is_err() {
+                return;
+            }
+        }
+        missing = still;
     }
 }
 

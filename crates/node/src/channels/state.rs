@@ -11,6 +11,7 @@ use shandian_types::{ChannelId, ShortChannelId};
 use tokio::sync::oneshot;
 
 use super::{ChannelsError, ClosingInfo, OpenedChannel};
+use crate::store::RelayFees;
 use crate::switch::RelayPolicy;
 
 /// Where the funding transaction confirmed.
@@ -47,6 +48,8 @@ pub(crate) struct Entry {
     pub(crate) closing_txid: Option<Txid>,
     /// The key index its signer was derived from.
     pub(crate) key_index: u32,
+    /// Fees set for this channel alone (`setchannelfee`), in place of the configured ones.
+    pub(crate) relay_fees: Option<RelayFees>,
 }
 
 impl Entry {
@@ -66,6 +69,7 @@ impl Entry {
             funded_record: None,
             closing_txid: None,
             key_index,
+            relay_fees: None,
         }
     }
 

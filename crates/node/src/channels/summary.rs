@@ -9,6 +9,7 @@ use shandian_channel::Channel;
 use shandian_types::{ChannelId, Msat};
 
 use super::state::Entry;
+use crate::store::RelayFees;
 use crate::switch::{ChannelSummary, RelayPolicy};
 
 /// A channel as `listchannels` shows it.
@@ -31,11 +32,37 @@ pub struct ChannelInfo {
     pub local_msat: u64,
     /// The peer's balance in our current commitment.
     pub remote_msat: u64,
+    /// HTLCs in our current commitment (offered and received): balances are final at zero.
+    pub htlcs: usize,
     /// The funding transaction, once known.
     pub funding_txid: Option<String>,
     /// The closing transaction we broadcast, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub closing_txid: Option<String>,
+    /// What we charge to forward out over it (once funded).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fees: Option<FeesInfo>,
+}
+
+/// Our forwarding fees on a channel, as `listchannels` shows them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct FeesInfo {
+    /// `fee_base_msat`.
+    pub base_msat: u64,
+    /// `fee_proportional_millionths`.
+    pub ppm: u32,
+    /// `cltv_expiry_delta`.
+    pub cltv_expiry_delta: u16,
+}
+
+impl From<RelayPolicy> for FeesInfo {
+    fn from(policy: RelayPolicy) -> FeesInfo {
+        FeesInfo {
+            base_msat: policy.base_fee.0,
+            ppm: policy.proportional_millionths,
+            cltv_expiry_delta: policy.cltv_expiry_delta.0,
+        }
+    }
 }
 
 /// The phase's name for `listchannels`.
@@ -53,7 +80,7 @@ pub(crate) fn state_name(channel: &Channel) -> &'static str {
     }
 }
 
-pub(crate) fn info(entry: &Entry) -> Option<ChannelInfo> {
+pub(crate) fn info(entry: &Entry, relay: &RelayPolicy) -> Option<ChannelInfo> {
     let channel = entry.channel()?;
     let funded = channel.funded();
     let spec = funded.map(|f| &f.log().holder_commitment().spec);
@@ -66,15 +93,30 @@ pub(crate) fn info(entry: &Entry) -> Option<ChannelInfo> {
         capacity_sat: funded.map_or(0, |f| f.setup().funding.amount.to_sat()),
         local_msat: spec.map_or(0, |s| s.to_holder.0),
         remote_msat: spec.map_or(0, |s| s.to_counterparty.0),
+        htlcs: spec.map_or(0, |s| s.offered.len().saturating_add(s.received.len())),
         funding_txid: entry.funding_txid.map(|t| t.to_string()),
         closing_txid: entry.closing_txid.map(|t| t.to_string()),
+        fees: funded.map(|f| {
+            local_policy(relay, entry.relay_fees.as_ref(), f.setup().funding.amount).into()
+        }),
     })
 }
 
-/// Our relay policy for a channel: the configured one, `htlc_maximum` capped at capacity.
-pub(crate) fn local_policy(config: &RelayPolicy, capacity: bitcoin::Amount) -> RelayPolicy {
+/// Our relay policy for a channel: the configured one with the channel's own fees, if set,
+/// and `htlc_maximum` capped at capacity.
+pub(crate) fn local_policy(
+    config: &RelayPolicy,
+    fees: Option<&RelayFees>,
+    capacity: bitcoin::Amount,
+) -> RelayPolicy {
     let capacity = Msat::from_sat(capacity).unwrap_or(Msat(u64::MAX));
-    RelayPolicy { htlc_maximum: config.htlc_maximum.min(capacity), ..*config }
+    let mut policy = RelayPolicy { htlc_maximum: config.htlc_maximum.min(capacity), ..*config };
+    if let Some(fees) = fees {
+        policy.base_fee = fees.base_fee;
+        policy.proportional_millionths = fees.proportional_millionths;
+        policy.cltv_expiry_delta = fees.cltv_expiry_delta;
+    }
+    policy
 }
 
 /// The channel as the payment logic sees it; `None` for channels not yet funded or closed.
@@ -98,7 +140,7 @@ pub(crate) fn summary(
         outbound: if usable { outbound } else { Msat::ZERO },
         inbound: if usable { inbound } else { Msat::ZERO },
         htlc_minimum: funded.log().limits().counterparty.htlc_minimum,
-        local_policy: local_policy(relay, capacity),
+        local_policy: local_policy(relay, entry.relay_fees.as_ref(), capacity),
         remote_policy: entry.remote_policy,
     })
 }

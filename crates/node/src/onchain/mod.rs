@@ -11,6 +11,10 @@
 //! non-cooperative close with [`record_closed_channel`] (in the close's store transaction)
 //! and hands it to [`MonitorHandle::watch`]; the monitor sweeps what is ours back to the
 //! wallet (`shandian-monitor` builds the claims) and resumes from the store after a restart.
+//! It also records how the HTLCs we offered ended there — fulfilled when the counterparty's
+//! spend reveals the preimage, failed when our HTLC-timeout or the close itself is deep
+//! enough — and wakes the channel manager ([`MonitorHandle::on_htlc_outcomes`]), which hands
+//! each outcome to the payment logic exactly once.
 
 mod actor;
 mod backend;

@@ -50,6 +50,32 @@ pub struct MonitorStatus {
     pub resolved: bool,
 }
 
+/// What the monitor calls after it recorded how HTLCs we offered ended on chain: the
+/// channel manager's wake-up (it then reads the outcomes from the store).
+#[derive(Clone, Default)]
+pub(crate) struct OutcomeSink(Arc<Mutex<Option<Wake>>>);
+
+/// The channel manager's wake-up.
+type Wake = Box<dyn Fn() + Send>;
+
+impl OutcomeSink {
+    fn set(&self, notify: Box<dyn Fn() + Send>) {
+        *self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(notify);
+    }
+
+    pub(crate) fn notify(&self) {
+        if let Some(notify) = &*self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner) {
+            notify();
+        }
+    }
+}
+
+impl std::fmt::Debug for OutcomeSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OutcomeSink")
+    }
+}
+
 pub(crate) enum MonitorCommand {
     Watch(ClosedChannel),
     Status(oneshot::Sender<Vec<MonitorStatus>>),
@@ -59,6 +85,7 @@ pub(crate) enum MonitorCommand {
 #[derive(Clone, Debug)]
 pub struct MonitorHandle {
     commands: mpsc::UnboundedSender<MonitorCommand>,
+    outcomes: OutcomeSink,
 }
 
 impl MonitorHandle {
@@ -77,11 +104,12 @@ impl MonitorHandle {
             .map_err(|_| OnchainError::Stopped)??;
         // Subscribe before registering any watch, so no answer is missed.
         let events = chain.subscribe();
-        let mut watcher = Watcher::new(chain, Arc::new(Mutex::new(store)), seed);
+        let outcomes = OutcomeSink::default();
+        let mut watcher = Watcher::new(chain, Arc::new(Mutex::new(store)), seed, outcomes.clone());
         watcher.resume().await?;
         let (commands, receiver) = mpsc::unbounded_channel();
         tokio::spawn(watcher.run(receiver, events, shutdown));
-        Ok(MonitorHandle { commands })
+        Ok(MonitorHandle { commands, outcomes })
     }
 
     /// Watches a closed channel (already recorded with
@@ -90,6 +118,13 @@ impl MonitorHandle {
         if self.commands.send(MonitorCommand::Watch(closed)).is_err() {
             tracing::warn!("monitor stopped; the close is recorded and resumes on restart");
         }
+    }
+
+    /// Calls `notify` each time the monitor has recorded (in the store) how HTLCs we offered
+    /// ended on chain: fulfilled by the counterparty's preimage, or failed. The channel
+    /// manager registers its wake-up here and hands the outcomes to the payment logic.
+    pub fn on_htlc_outcomes(&self, notify: Box<dyn Fn() + Send>) {
+        self.outcomes.set(notify);
     }
 
     /// Every channel watched since start (resolved ones included) and its claims.

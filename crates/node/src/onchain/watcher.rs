@@ -7,15 +7,19 @@ use bitcoin::consensus::{deserialize, serialize};
 use bitcoin::hashes::Hash;
 use bitcoin::{Amount, OutPoint, Transaction, Txid};
 use shandian_chain::{BlockRef, ChainEvent};
-use shandian_monitor::{ChannelMonitor, Claim, SweepPolicy};
+use shandian_monitor::{ChannelMonitor, Claim, Close, SweepPolicy};
 use shandian_types::{BlockHeight, ChannelId};
 use tokio::sync::{mpsc, watch};
 
-use super::monitor::{channel_monitor, ClaimInfo, MonitorCommand, MonitorStatus, RESOLVE_DEPTH};
+use super::monitor::{
+    channel_monitor, ClaimInfo, MonitorCommand, MonitorStatus, OutcomeSink, RESOLVE_DEPTH,
+};
 use super::{ChainBackend, ClosedChannel, OnchainError};
 use crate::store::{
     ClaimStatus, FundingSpend, MonitoredChannel, Store, StoreError, StoredClaim, Writer,
 };
+
+mod htlcs;
 
 /// A claim the task follows.
 struct Tracked {
@@ -100,9 +104,26 @@ struct Watched {
     spend_tx: Option<Transaction>,
     claims: Vec<Tracked>,
     resolved: bool,
+    /// What the funding spend was, once classified (again after a restart).
+    close: Option<Close>,
+    /// Our offered HTLCs whose on-chain outcome is recorded.
+    outcomes: HashSet<u64>,
 }
 
 impl Watched {
+    fn new(channel_id: ChannelId, monitor: ChannelMonitor) -> Watched {
+        Watched {
+            channel_id,
+            monitor,
+            spend: None,
+            spend_tx: None,
+            claims: Vec::new(),
+            resolved: false,
+            close: None,
+            outcomes: HashSet::new(),
+        }
+    }
+
     fn funding(&self) -> OutPoint {
         self.monitor.funding_outpoint()
     }
@@ -124,11 +145,18 @@ pub(crate) struct Watcher {
     watched: Vec<Watched>,
     /// Recorded closes whose record does not decode (reported once).
     unreadable: HashSet<ChannelId>,
+    /// Told when on-chain HTLC outcomes were recorded.
+    outcomes: OutcomeSink,
 }
 
 impl Watcher {
-    pub(crate) fn new(chain: ChainBackend, store: Arc<Mutex<Store>>, seed: [u8; 32]) -> Watcher {
-        Watcher { chain, store, seed, watched: Vec::new(), unreadable: HashSet::new() }
+    pub(crate) fn new(
+        chain: ChainBackend,
+        store: Arc<Mutex<Store>>,
+        seed: [u8; 32],
+        outcomes: OutcomeSink,
+    ) -> Watcher {
+        Watcher { chain, store, seed, watched: Vec::new(), unreadable: HashSet::new(), outcomes }
     }
 
     /// Runs `f` in one store transaction, off the async threads.
@@ -170,8 +198,12 @@ impl Watcher {
                 continue;
             }
             let claims = self.read(move |s| s.claims(&id)).await?;
+            let recorded = self.read(move |s| s.onchain_htlcs(&id)).await?;
             match self.restore(&channel, &claims) {
-                Ok(watched) => self.add(watched).await,
+                Ok(mut watched) => {
+                    watched.outcomes = recorded.iter().map(|h| h.htlc_id).collect();
+                    self.add(watched).await
+                }
                 Err(e) => {
                     tracing::error!(channel = %id, error = %e, "cannot monitor closed channel");
                     self.unreadable.insert(id);
@@ -192,8 +224,10 @@ impl Watcher {
             .as_ref()
             .map(|s: &FundingSpend| (Txid::from_byte_array(s.txid), s.height, s.kind.clone()));
         let claims = claims.iter().map(Tracked::restore).collect::<Result<_, _>>()?;
-        let id = channel.channel_id;
-        Ok(Watched { channel_id: id, monitor, spend, spend_tx: None, claims, resolved: false })
+        let mut watched = Watched::new(channel.channel_id, monitor);
+        watched.spend = spend;
+        watched.claims = claims;
+        Ok(watched)
     }
 
     /// Starts following `watched`: its funding output, or its claims once the spend is known.
@@ -218,6 +252,7 @@ impl Watcher {
         match spent_at {
             None => self.find_old_spend(funding).await,
             Some(from) => {
+                self.load_spend_tx(self.watched.len() - 1).await;
                 for outpoint in pending {
                     self.find_old_claim_spend(outpoint, from).await;
                 }
@@ -308,15 +343,7 @@ impl Watcher {
         if let Err(e) = self.write(move |w| super::record_closed_channel(w, &record)).await {
             tracing::error!(channel = %id, error = %e, "cannot record closed channel");
         }
-        let watched = Watched {
-            channel_id: id,
-            monitor,
-            spend: None,
-            spend_tx: None,
-            claims: Vec::new(),
-            resolved: false,
-        };
-        self.add(watched).await;
+        self.add(Watched::new(id, monitor)).await;
     }
 
     async fn on_event(&mut self, event: ChainEvent) -> Result<(), OnchainError> {
@@ -349,6 +376,7 @@ impl Watcher {
             }
             return self.on_funding_spent(index, spender, block).await;
         }
+        self.scan_preimages(outpoint, spender, block).await?;
         // A claim's output taken by someone else: that claim will never confirm.
         let lost: Vec<Txid> = self
             .watched
@@ -460,8 +488,10 @@ impl Watcher {
             old.status = ClaimStatus::Lost;
         }
         watched.spend = Some((spender, block.height.0, kind));
-        watched.spend_tx = Some(tx);
+        watched.close = Some(resolution.close);
         watched.claims.extend(claims);
+        self.watch_commitment_outputs(&tx).await;
+        self.watched[index].spend_tx = Some(tx);
         let tip = self.chain.best_block().await.height.0.max(block.height.0);
         self.broadcast_ready(tip).await;
         Ok(())
@@ -525,6 +555,8 @@ impl Watcher {
     async fn on_block(&mut self, height: BlockHeight) -> Result<(), OnchainError> {
         self.resume().await?;
         self.broadcast_ready(height.0).await;
+        // Before a channel can resolve: what failed with it is recorded for the payments.
+        self.record_failed_htlcs(height.0).await?;
         for index in 0..self.watched.len() {
             if self.settled(index, height.0) {
                 let channel_id = self.watched[index].channel_id;

@@ -114,10 +114,7 @@ struct Runner(Arc<Mutex<Core>>);
 impl BatchRunner for Runner {
     fn run(&self, batch: Batch) -> Pin<Box<dyn Future<Output = Result<(), PayError>> + Send + '_>> {
         Box::pin(async move {
-            self.0.lock().unwrap().batch(|ops| {
-                batch(ops);
-                Ok(())
-            });
+            self.0.lock().unwrap().batch(batch);
             Ok(())
         })
     }

@@ -15,7 +15,7 @@ use super::outgoing;
 use super::receive::{self, Receipt};
 use super::state::{ForwardEntry, HtlcKey, PaymentsState};
 use crate::store::{ForwardStatus, InvoicePaid, InvoiceStatus, NewForward, StoreError};
-use crate::switch::{ChannelOps, HtlcHandler};
+use crate::switch::{ChannelOps, HtlcHandler, OnchainOutcome};
 
 /// The payment logic's side of the switch (see [`crate::switch`]).
 pub(crate) struct Handler {
@@ -100,6 +100,33 @@ impl HtlcHandler for Handler {
                 forward_failed(&mut state, ops, key, incoming, failure)
             }
             None => outgoing::failed(&mut state, ops, key, None),
+        }
+    }
+
+    fn htlc_resolved_on_chain(
+        &mut self,
+        ops: &mut dyn ChannelOps,
+        channel_id: &ChannelId,
+        htlc_id: u64,
+        outcome: OnchainOutcome,
+    ) -> Result<(), StoreError> {
+        let mut state = self.lock();
+        let key = (*channel_id, htlc_id);
+        let forward = state.forwards_out.get(&key).copied();
+        tracing::info!(channel = %channel_id, htlc_id, ?outcome, "offered HTLC resolved on chain");
+        match (outcome, forward) {
+            (OnchainOutcome::Fulfilled(preimage), Some(incoming)) => {
+                forward_fulfilled(&mut state, ops, key, incoming, preimage)
+            }
+            (OnchainOutcome::Fulfilled(preimage), None) => {
+                outgoing::fulfilled(&mut state, ops, key, preimage)
+            }
+            (OnchainOutcome::Failed, Some(incoming)) => {
+                // BOLT 4: the outgoing channel is closed.
+                let failure = UpstreamFailure::Own(FailureMessage::PermanentChannelFailure);
+                forward_failed(&mut state, ops, key, incoming, failure)
+            }
+            (OnchainOutcome::Failed, None) => outgoing::failed(&mut state, ops, key, None),
         }
     }
 

@@ -9,7 +9,7 @@ use crate::channels::ChannelsHandle;
 impl BatchRunner for ChannelsHandle {
     fn run(&self, batch: Batch) -> Pin<Box<dyn Future<Output = Result<(), PayError>> + Send + '_>> {
         Box::pin(async move {
-            self.execute(move |ops| batch(ops)).await.map_err(|_| PayError::ManagerStopped)
+            self.execute_durable(move |ops| batch(ops)).await.map_err(|_| PayError::ManagerStopped)
         })
     }
 }

@@ -170,13 +170,14 @@ pub enum PayError {
     ManagerStopped,
 }
 
-/// One batch of work for the channel manager.
-pub type Batch = Box<dyn FnOnce(&mut dyn ChannelOps) + Send>;
+/// One batch of work for the channel manager. An error fails the whole batch (nothing of it
+/// commits) and stops the manager: the payment records could not land with the HTLCs.
+pub type Batch = Box<dyn FnOnce(&mut dyn ChannelOps) -> Result<(), StoreError> + Send>;
 
 /// Runs work inside the channel manager's batches: what [`PaymentsHandle`] needs from it.
 pub trait BatchRunner: Send + Sync + 'static {
     /// Runs `batch` inside the next batch; completes once that batch has committed, or fails
-    /// if the manager is gone.
+    /// if the manager is gone (or `batch` failed, which stops it).
     fn run(&self, batch: Batch) -> Pin<Box<dyn Future<Output = Result<(), PayError>> + Send + '_>>;
 }
 
@@ -227,7 +228,7 @@ impl Payments {
         let stale = self.stale;
         if !stale.is_empty() {
             handle
-                .execute(move |state, ops| {
+                .execute_durable(move |state, ops| {
                     for hash in stale.iter().filter(|h| !state.in_flight(h)) {
                         ops.store().fail_payment(
                             hash,
@@ -235,9 +236,9 @@ impl Payments {
                             ops.now(),
                         )?;
                     }
-                    Ok::<(), StoreError>(())
+                    Ok(())
                 })
-                .await??;
+                .await?;
         }
         Ok(handle)
     }
@@ -259,11 +260,23 @@ impl PaymentsHandle {
         &self,
         f: impl FnOnce(&mut PaymentsState, &mut dyn ChannelOps) -> R + Send + 'static,
     ) -> Result<R, PayError> {
+        self.execute_durable(move |state, ops| Ok(f(state, ops))).await
+    }
+
+    /// Like [`PaymentsHandle::execute`], but a store error from `f` fails the batch (see
+    /// [`Batch`]): for work whose records must land with the channel changes it made.
+    async fn execute_durable<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut PaymentsState, &mut dyn ChannelOps) -> Result<R, StoreError>
+            + Send
+            + 'static,
+    ) -> Result<R, PayError> {
         let (tx, rx) = oneshot::channel();
         let state = self.state.clone();
         let batch: Batch = Box::new(move |ops| {
             let mut state = state.lock().unwrap_or_else(PoisonError::into_inner);
-            let _ = tx.send(f(&mut state, ops));
+            let _ = tx.send(f(&mut state, ops)?);
+            Ok(())
         });
         self.runner.run(batch).await?;
         rx.await.map_err(|_| PayError::ManagerStopped)
@@ -306,11 +319,13 @@ impl PaymentsHandle {
         let expires_at = invoice.expiry_time();
         let timeout_secs = timeout.as_secs().max(1);
         let (tx, rx) = oneshot::channel();
-        self.execute(move |state, ops| {
+        // A store error once an HTLC may be offered fails the batch: an HTLC never leaves
+        // without its attempt recorded.
+        self.execute_durable(move |state, ops| {
             let now = ops.now();
             // BOLT 11: a payer SHOULD NOT pay an expired invoice.
             if invoice.is_expired(now) {
-                return Err(PayError::Expired(expires_at));
+                return Ok(Err(PayError::Expired(expires_at)));
             }
             let outgoing = Outgoing {
                 request,

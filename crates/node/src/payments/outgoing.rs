@@ -16,27 +16,31 @@ use crate::store::{NewAttempt, NewPayment, PaymentStatus, Resolution, StoreError
 use crate::switch::ChannelOps;
 
 /// Starts paying `request` (recorded with `bolt11`); the outcome goes to `outgoing.waiter`.
-/// Returns `Err` for a payment refused before any HTLC left.
+/// Returns `Ok(Err)` for a payment refused before any HTLC left, `Err` for a store error
+/// once one may have been offered (the batch must not commit).
 pub(crate) fn start(
     state: &mut PaymentsState,
     ops: &mut dyn ChannelOps,
     payment_hash: PaymentHash,
     bolt11: String,
     outgoing: Outgoing,
-) -> Result<(), PayError> {
+) -> Result<Result<(), PayError>, StoreError> {
     let now = ops.now();
     let payment =
         NewPayment { payment_hash, invoice: Some(bolt11), amount: outgoing.request.amount };
     match ops.store().start_payment(&payment, now) {
         Ok(_) => {}
         Err(StoreError::PaymentExists { status: PaymentStatus::Succeeded, .. }) => {
-            return Err(PayError::AlreadyPaid)
+            return Ok(Err(PayError::AlreadyPaid))
         }
-        Err(StoreError::PaymentExists { .. }) => return Err(PayError::InProgress),
-        Err(e) => return Err(PayError::Store(e)),
+        Err(StoreError::PaymentExists { .. }) => return Ok(Err(PayError::InProgress)),
+        // Nothing offered yet: the caller learns why, the batch goes on.
+        Err(e) => return Ok(Err(PayError::Store(e))),
     }
     state.outgoing.insert(payment_hash, outgoing);
-    send_next(state, ops, payment_hash).map_err(PayError::Store)
+    // From here on an HTLC may be offered: a store error fails the batch.
+    send_next(state, ops, payment_hash)?;
+    Ok(Ok(()))
 }
 
 /// Sends an HTLC over the best route not excluded yet; with none left, the payment fails.

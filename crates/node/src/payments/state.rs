@@ -161,7 +161,13 @@ impl PaymentsState {
         for forward in store.forwards(None)? {
             let incoming = (forward.forward.in_channel_id, forward.forward.in_htlc_id);
             let outgoing = (forward.forward.out_channel_id, forward.forward.out_htlc_id);
-            state.forwards_out.insert(outgoing, incoming);
+            // An out id whose first HTLC was forgotten unsigned (its forward failed) names
+            // the id's next forward.
+            if forward.status != ForwardStatus::Failed
+                || !state.forwards_out.contains_key(&outgoing)
+            {
+                state.forwards_out.insert(outgoing, incoming);
+            }
             state.forwards.insert(
                 incoming,
                 ForwardEntry {

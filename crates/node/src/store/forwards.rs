@@ -129,9 +129,11 @@ impl Writer<'_> {
     }
 
     fn outgoing(&self, channel_id: &ChannelId, htlc_id: u64) -> Result<Forward, StoreError> {
-        let mut stmt = self
-            .tx
-            .prepare(&format!("{SELECT_FORWARD} WHERE out_channel_id = ?1 AND out_htlc_id = ?2"))?;
+        let mut stmt = self.tx.prepare(&format!(
+            // The id's live forward, if any, sorts last (ids of forgotten HTLCs are reused).
+            "{SELECT_FORWARD} WHERE out_channel_id = ?1 AND out_htlc_id = ?2
+                 ORDER BY status <> 'failed', created_at, rowid"
+        ))?;
         collect(&mut stmt, params![&channel_id.0[..], to_sql(htlc_id, "htlc_id")?], decode_forward)?
             .pop()
             .ok_or(StoreError::UnknownForward { channel_id: *channel_id, htlc_id })

@@ -45,7 +45,9 @@ mod error;
 mod forwards;
 mod invoices;
 mod monitors;
+mod onchain_htlcs;
 mod payments;
+mod relay_fees;
 mod schema;
 
 pub use channels::{ArchivedChannel, PeerRecord, StoredChannel};
@@ -53,9 +55,11 @@ pub use error::StoreError;
 pub use forwards::{Forward, ForwardStatus, NewForward};
 pub use invoices::{Invoice, InvoicePaid, InvoiceStatus, NewInvoice};
 pub use monitors::{ClaimStatus, FundingSpend, MonitoredChannel, StoredClaim};
+pub use onchain_htlcs::{OnchainHtlc, OnchainOutcome};
 pub use payments::{
     Attempt, AttemptStatus, NewAttempt, NewPayment, Payment, PaymentStart, PaymentStatus,
 };
+pub use relay_fees::RelayFees;
 pub use schema::SCHEMA_VERSION;
 
 use rusqlite::types::FromSql;

@@ -352,6 +352,6 @@ mod tests {
         drop(store);
         let store = Store::open(dir.path()).unwrap();
         assert_eq!(store.claims(&id).unwrap().len(), 2);
-        assert_eq!(store.schema_version().unwrap(), 2);
+        assert_eq!(store.schema_version().unwrap(), crate::store::SCHEMA_VERSION);
     }
 }

@@ -344,15 +344,18 @@ impl Store {
         collect(&mut stmt, [&hash.0[..]], decode_attempt)
     }
 
-    /// The attempt that sent HTLC `htlc_id` on `channel_id`, if it was one of ours.
+    /// The attempt that sent HTLC `htlc_id` on `channel_id`, if it was one of ours (the live
+    /// one when the id was used again after its first HTLC was forgotten unsigned).
     pub fn attempt_by_htlc(
         &self,
         channel_id: &ChannelId,
         htlc_id: u64,
     ) -> Result<Option<Attempt>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare(&format!("{SELECT_ATTEMPT} WHERE channel_id = ?1 AND htlc_id = ?2"))?;
+        let mut stmt = self.conn.prepare(&format!(
+            // The id's live attempt, if any, sorts last (ids of forgotten HTLCs are reused).
+            "{SELECT_ATTEMPT} WHERE channel_id = ?1 AND htlc_id = ?2
+                 ORDER BY status <> 'failed', attempt_id"
+        ))?;
         Ok(collect(
             &mut stmt,
             params![&channel_id.0[..], to_sql(htlc_id, "htlc_id")?],

@@ -11,7 +11,7 @@ use rusqlite::Connection;
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
 
 /// Migration `i` takes the database from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
 
 /// Version 1: peers, channels, payments and attempts, invoices, forwards.
 const V1: &str = r#"
@@ -159,6 +159,110 @@ CREATE TABLE monitor_claims (
 CREATE INDEX claims_by_channel ON monitor_claims (channel_id);
 "#;
 
+/// Version 3: how our offered HTLCs ended on chain, as the monitor learned it, and whether
+/// the payment logic was told (exactly once).
+const V3: &str = r#"
+CREATE TABLE onchain_htlcs (
+    channel_id  BLOB NOT NULL CHECK (length(channel_id) = 32),
+    htlc_id     INTEGER NOT NULL CHECK (htlc_id >= 0),
+    outcome     TEXT NOT NULL CHECK (outcome IN ('fulfilled', 'failed')),
+    preimage    BLOB CHECK (length(preimage) = 32),
+    height      INTEGER NOT NULL CHECK (height >= 0),
+    reported_at INTEGER CHECK (reported_at >= 0),
+    PRIMARY KEY (channel_id, htlc_id),
+    CHECK ((outcome = 'fulfilled') = (preimage IS NOT NULL))
+) STRICT;
+CREATE INDEX onchain_htlcs_unreported ON onchain_htlcs (reported_at) WHERE reported_at IS NULL;
+CREATE TRIGGER onchain_htlc_is_final BEFORE UPDATE ON onchain_htlcs
+WHEN OLD.reported_at IS NOT NULL
+BEGIN SELECT RAISE(ABORT, 'on-chain HTLC outcome already reported'); END;
+"#;
+
+/// Version 4: an HTLC id names an attempt or a forward only while its HTLC lives. BOLT 2
+/// forgets HTLCs offered but not yet signed when the connection drops (or the node
+/// restarts), and their ids are used again: the attempt or forward that sent such an HTLC
+/// fails, and the id's next HTLC gets a new row. So `(channel, htlc id)` is unique among the
+/// rows that did not fail, not among all rows (v1 made the next payment over a reused id
+/// fail to record its attempt). SQLite cannot drop a constraint: both tables are rebuilt.
+const V4: &str = r#"
+DROP TRIGGER payment_fails_only_when_settled;
+CREATE TABLE payment_attempts_v4 (
+    attempt_id   INTEGER PRIMARY KEY,
+    payment_hash BLOB NOT NULL REFERENCES payments (payment_hash),
+    channel_id   BLOB NOT NULL CHECK (length(channel_id) = 32),
+    htlc_id      INTEGER NOT NULL CHECK (htlc_id >= 0),
+    amount_msat  INTEGER NOT NULL CHECK (amount_msat >= 0),
+    fee_msat     INTEGER NOT NULL CHECK (fee_msat >= 0),
+    route        BLOB NOT NULL,
+    status       TEXT NOT NULL CHECK (status IN ('inflight', 'succeeded', 'failed')),
+    failure      TEXT,
+    created_at   INTEGER NOT NULL,
+    updated_at   INTEGER NOT NULL,
+    CHECK ((status = 'failed') = (failure IS NOT NULL))
+) STRICT;
+INSERT INTO payment_attempts_v4 (attempt_id, payment_hash, channel_id, htlc_id, amount_msat,
+    fee_msat, route, status, failure, created_at, updated_at)
+SELECT attempt_id, payment_hash, channel_id, htlc_id, amount_msat, fee_msat, route, status,
+    failure, created_at, updated_at FROM payment_attempts;
+DROP TABLE payment_attempts;
+ALTER TABLE payment_attempts_v4 RENAME TO payment_attempts;
+CREATE INDEX attempts_by_payment ON payment_attempts (payment_hash);
+CREATE UNIQUE INDEX live_attempt_by_htlc ON payment_attempts (channel_id, htlc_id)
+WHERE status <> 'failed';
+CREATE TRIGGER attempt_outcome_is_final BEFORE UPDATE ON payment_attempts
+WHEN OLD.status <> 'inflight'
+BEGIN SELECT RAISE(ABORT, 'attempt already resolved'); END;
+CREATE TRIGGER payment_fails_only_when_settled BEFORE UPDATE ON payments
+WHEN NEW.status = 'failed' AND OLD.status <> 'failed' AND EXISTS (
+    SELECT 1 FROM payment_attempts
+    WHERE payment_hash = NEW.payment_hash AND status = 'inflight')
+BEGIN SELECT RAISE(ABORT, 'payment has HTLCs in flight'); END;
+
+CREATE TABLE forwards_v4 (
+    in_channel_id   BLOB NOT NULL CHECK (length(in_channel_id) = 32),
+    in_htlc_id      INTEGER NOT NULL CHECK (in_htlc_id >= 0),
+    out_channel_id  BLOB NOT NULL CHECK (length(out_channel_id) = 32),
+    out_htlc_id     INTEGER NOT NULL CHECK (out_htlc_id >= 0),
+    payment_hash    BLOB NOT NULL CHECK (length(payment_hash) = 32),
+    in_amount_msat  INTEGER NOT NULL CHECK (in_amount_msat >= 0),
+    out_amount_msat INTEGER NOT NULL CHECK (out_amount_msat >= 0),
+    status          TEXT NOT NULL CHECK (status IN ('pending', 'fulfilled', 'failed')),
+    preimage        BLOB CHECK (length(preimage) = 32),
+    failure         BLOB,
+    created_at      INTEGER NOT NULL,
+    updated_at      INTEGER NOT NULL,
+    PRIMARY KEY (in_channel_id, in_htlc_id),
+    CHECK (out_amount_msat <= in_amount_msat),
+    CHECK ((status = 'fulfilled') = (preimage IS NOT NULL)),
+    CHECK ((status = 'failed') = (failure IS NOT NULL))
+) STRICT;
+INSERT INTO forwards_v4 (in_channel_id, in_htlc_id, out_channel_id, out_htlc_id, payment_hash,
+    in_amount_msat, out_amount_msat, status, preimage, failure, created_at, updated_at)
+SELECT in_channel_id, in_htlc_id, out_channel_id, out_htlc_id, payment_hash, in_amount_msat,
+    out_amount_msat, status, preimage, failure, created_at, updated_at FROM forwards
+ORDER BY rowid;
+DROP TABLE forwards;
+ALTER TABLE forwards_v4 RENAME TO forwards;
+CREATE INDEX forwards_by_status ON forwards (status);
+CREATE UNIQUE INDEX live_forward_by_out_htlc ON forwards (out_channel_id, out_htlc_id)
+WHERE status <> 'failed';
+CREATE TRIGGER forward_outcome_is_final BEFORE UPDATE ON forwards
+WHEN OLD.status <> 'pending'
+BEGIN SELECT RAISE(ABORT, 'forward already resolved'); END;
+"#;
+
+/// Version 5: forwarding fees set for one channel, in place of the configured ones.
+const V5: &str = r#"
+CREATE TABLE channel_relay_fees (
+    channel_id                  BLOB PRIMARY KEY CHECK (length(channel_id) = 32),
+    base_fee_msat               INTEGER NOT NULL CHECK (base_fee_msat BETWEEN 0 AND 4294967295),
+    fee_proportional_millionths INTEGER NOT NULL
+        CHECK (fee_proportional_millionths BETWEEN 0 AND 4294967295),
+    cltv_expiry_delta           INTEGER NOT NULL CHECK (cltv_expiry_delta BETWEEN 0 AND 65535),
+    updated_at                  INTEGER NOT NULL
+) STRICT;
+"#;
+
 /// The database's schema version.
 pub(super) fn version(conn: &Connection) -> Result<u32, StoreError> {
     let version: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
@@ -209,11 +313,13 @@ mod tests {
         assert_eq!(
             tables,
             [
+                "channel_relay_fees",
                 "channels",
                 "closed_channels",
                 "forwards",
                 "invoices",
                 "monitor_claims",
+                "onchain_htlcs",
                 "payment_attempts",
                 "payments",
                 "peers"
@@ -248,5 +354,67 @@ mod tests {
             .query_row("SELECT count(*) FROM sqlite_master WHERE name = 'peers'", [], |r| r.get(0))
             .unwrap();
         assert_eq!(peers, 0);
+    }
+
+    /// An attempt and a forward over HTLC id 7 of channel [2; 32] whose HTLC was forgotten
+    /// (failed), as a v3 database holds them.
+    const V3_ROWS: &str = "
+        INSERT INTO payments VALUES (x'1111111111111111111111111111111111111111111111111111111111111111',
+            NULL, 1000, NULL, 'failed', NULL, 'dropped', 1, 2);
+        INSERT INTO payment_attempts VALUES (5, x'1111111111111111111111111111111111111111111111111111111111111111',
+            x'0202020202020202020202020202020202020202020202020202020202020202', 7, 1000, 1, x'01',
+            'failed', 'dropped', 1, 2);
+        INSERT INTO forwards VALUES (x'0101010101010101010101010101010101010101010101010101010101010101', 3,
+            x'0202020202020202020202020202020202020202020202020202020202020202', 7,
+            x'1111111111111111111111111111111111111111111111111111111111111111', 1100, 1000, 'failed',
+            NULL, x'00', 1, 2);";
+
+    #[test]
+    fn v4_keeps_the_rows_and_lets_a_forgotten_htlc_id_be_used_again_once() {
+        let mut conn = memory();
+        for (sql, target) in MIGRATIONS.iter().take(3).zip(1u32..) {
+            conn.execute_batch(sql).unwrap();
+            conn.pragma_update(None, "user_version", target).unwrap();
+        }
+        conn.execute_batch(V3_ROWS).unwrap();
+        migrate(&mut conn).unwrap();
+        assert_eq!(version(&conn).unwrap(), SCHEMA_VERSION);
+        let count = |table: &str| -> i64 {
+            conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0)).unwrap()
+        };
+        assert_eq!((count("payment_attempts"), count("forwards")), (1, 1));
+        // The payment is retried over the reused id 7: a second attempt row, live.
+        conn.execute_batch(
+            "UPDATE payments SET status = 'pending', failure = NULL;
+             INSERT INTO payment_attempts SELECT 6, payment_hash, channel_id, 7, 1000, 1, x'01',
+                 'inflight', NULL, 3, 3 FROM payment_attempts WHERE attempt_id = 5;",
+        )
+        .unwrap();
+        // A third one over the same id while the second lives is refused.
+        let again = "INSERT INTO payment_attempts SELECT 7, payment_hash, channel_id, 7, 1000, 1,
+             x'01', 'inflight', NULL, 3, 3 FROM payment_attempts WHERE attempt_id = 5";
+        assert!(conn.execute_batch(again).is_err());
+        // The rules that make outcomes final still hold on the rebuilt tables.
+        assert!(conn
+            .execute_batch("UPDATE payments SET status = 'failed', failure = 'x'")
+            .is_err());
+        assert!(conn
+            .execute_batch("UPDATE payment_attempts SET status = 'inflight', failure = NULL WHERE attempt_id = 5")
+            .is_err());
+        // Likewise for a forward whose outgoing HTLC reused id 7.
+        let forward = |in_htlc: u32| {
+            format!(
+                "INSERT INTO forwards SELECT in_channel_id, {in_htlc}, out_channel_id, 7,
+                 payment_hash, 1100, 1000, 'pending', NULL, NULL, 3, 3 FROM forwards
+                 WHERE in_htlc_id = 3"
+            )
+        };
+        conn.execute_batch(&forward(4)).unwrap();
+        assert!(conn.execute_batch(&forward(5)).is_err());
+        assert!(conn
+            .execute_batch(
+                "UPDATE forwards SET status = 'pending', failure = NULL WHERE in_htlc_id = 3"
+            )
+            .is_err());
     }
 }

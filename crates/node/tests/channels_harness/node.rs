@@ -6,7 +6,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bitcoin::secp256k1::PublicKey;
-use bitcoin::Network;
 use shandian_channel::NewHtlc;
 use shandian_node::channels::{
     ChannelChain, ChannelInfo, ChannelManager, ChannelsHandle, ChannelsStart,
@@ -18,16 +17,7 @@ use shandian_types::{ChannelId, CltvExpiry, Msat, PaymentHash};
 use shandian_wire::{OnionPacket, ONION_PACKET_LEN};
 
 use super::handler::{Seen, TestHandler};
-
-pub const WAIT: Duration = Duration::from_secs(60);
-
-pub fn node_config(dir: &Path) -> NodeConfig {
-    let mut config = NodeConfig::new(Network::Regtest, dir, "127.0.0.1:0".parse().unwrap());
-    config.reconnect_min = Duration::from_millis(50);
-    config.reconnect_max = Duration::from_millis(500);
-    config.channels.minimum_depth = 3;
-    config
-}
+use super::regtest_chain::WAIT;
 
 /// A node whose channel manager is not started yet.
 pub struct Started {

@@ -4,15 +4,14 @@ use std::ops::Deref;
 use std::path::Path;
 use std::sync::Arc;
 
-use bitcoin::hashes::Hash;
-use bitcoin::{Amount, Network, ScriptBuf, WScriptHash};
+use bitcoin::{Amount, Network};
 use shandian_node::onchain::{ChainBackend, ChainConfig, MonitorHandle};
 use shandian_node::NodeConfig;
 use shandian_regtest::RegtestChain;
-use shandian_types::BlockHeight;
 use tokio::sync::watch;
 
-use super::node::{node_config, TestNode, WAIT};
+use super::node::TestNode;
+use super::regtest_chain::{node_config, FollowsChain};
 
 pub const FUNDING: Amount = Amount::from_sat(1_000_000);
 
@@ -28,6 +27,12 @@ impl Deref for RegtestNode {
     type Target = TestNode;
     fn deref(&self) -> &TestNode {
         &self.node
+    }
+}
+
+impl FollowsChain for RegtestNode {
+    fn backend(&self) -> &ChainBackend {
+        &self.chain
     }
 }
 
@@ -59,30 +64,4 @@ impl RegtestNode {
         self.node.stop().await;
         self.stop.send_replace(true);
     }
-}
-
-/// A script no wallet here owns.
-pub fn foreign_script() -> ScriptBuf {
-    ScriptBuf::new_p2wsh(&WScriptHash::from_byte_array([7; 32]))
-}
-
-/// Mines `n` blocks to `script` and waits until every node's backend has them.
-pub async fn mine(chain: &Arc<RegtestChain>, nodes: &[&RegtestNode], n: u32, script: &ScriptBuf) {
-    let (c, s) = (chain.clone(), script.clone());
-    tokio::task::spawn_blocking(move || c.mine(n, &s).expect("mines")).await.unwrap();
-    let tip = BlockHeight(chain.tip().height);
-    for node in nodes {
-        tokio::time::timeout(WAIT, node.chain.wait_for_height(tip))
-            .await
-            .expect("backend follows")
-            .expect("backend runs");
-    }
-}
-
-/// Gives `node`'s wallet spendable coins (101 blocks to it: two mature coinbases).
-pub async fn fund_wallet(chain: &Arc<RegtestChain>, node: &RegtestNode, others: &[&RegtestNode]) {
-    let address = node.chain.new_address().await.unwrap();
-    let mut all = vec![node];
-    all.extend_from_slice(others);
-    mine(chain, &all, 101, &address.script_pubkey()).await;
 }

@@ -6,42 +6,51 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use bitcoin::hashes::Hash;
 use bitcoin::secp256k1::{PublicKey, SecretKey};
-use bitcoin::{Amount, Network, ScriptBuf, WScriptHash};
+use bitcoin::{Amount, Network};
 use shandian_node::channels::{ChannelManager, ChannelsHandle, ChannelsStart, OpenedChannel};
-use shandian_node::onchain::{ChainBackend, ChainConfig};
+use shandian_node::onchain::{ChainBackend, ChainConfig, MonitorHandle};
 use shandian_node::payments::{Payments, PaymentsConfig, PaymentsHandle};
 use shandian_node::store::Store;
-use shandian_node::switch::ChannelSummary;
-use shandian_node::{Node, NodeConfig, NodeHandle, SECRET_FILE};
+use shandian_node::switch::{ChannelSummary, HtlcHandler};
+use shandian_node::{Node, NodeHandle, SECRET_FILE};
 use shandian_regtest::RegtestChain;
-use shandian_types::{BlockHeight, ChannelId, Msat};
+use shandian_types::{ChannelId, Msat};
 use tokio::sync::watch;
 
-pub const WAIT: Duration = Duration::from_secs(60);
+#[path = "../common/regtest_chain.rs"]
+mod regtest_chain;
+pub use regtest_chain::*;
 
-/// One node: peers, chain backend with wallet, channel manager, payments.
+/// One node: peers, chain backend with wallet, channel manager, payments, on-chain monitor.
 pub struct TestNode {
     pub dir: PathBuf,
     pub node: NodeHandle,
     pub chain: ChainBackend,
     pub channels: ChannelsHandle,
     pub payments: PaymentsHandle,
+    pub monitor: MonitorHandle,
     stop: watch::Sender<bool>,
 }
 
-pub fn node_config(dir: &Path) -> NodeConfig {
-    let mut config = NodeConfig::new(Network::Regtest, dir, "127.0.0.1:0".parse().unwrap());
-    config.reconnect_min = Duration::from_millis(50);
-    config.reconnect_max = Duration::from_millis(500);
-    config.channels.minimum_depth = 3;
-    config
+impl FollowsChain for TestNode {
+    fn backend(&self) -> &ChainBackend {
+        &self.chain
+    }
 }
 
 impl TestNode {
     /// Starts (or restarts, from the same directory) a node.
     pub async fn start(chain: &Arc<RegtestChain>, dir: &Path) -> TestNode {
+        TestNode::start_with(chain, dir, |handler| handler).await
+    }
+
+    /// Starts a node whose payment logic is wrapped by `wrap` (e.g. to hold HTLCs).
+    pub async fn start_with(
+        chain: &Arc<RegtestChain>,
+        dir: &Path,
+        wrap: impl FnOnce(Box<dyn HtlcHandler>) -> Box<dyn HtlcHandler>,
+    ) -> TestNode {
         let (manager, peer_handler) = ChannelManager::new();
         let node =
             Node::start_with_handler(node_config(dir), peer_handler).await.expect("node starts");
@@ -52,19 +61,23 @@ impl TestNode {
             dir,
             &seed,
             Network::Regtest,
-            shutdown,
+            shutdown.clone(),
         )
         .await
         .expect("chain backend starts");
+        let monitor = MonitorHandle::start(backend.clone(), dir, seed, shutdown)
+            .await
+            .expect("monitor starts");
         let secret = SecretKey::from_slice(&seed).unwrap();
         let config = PaymentsConfig::new(Network::Regtest);
         let (payments, handler) = Payments::new(config, dir, secret).expect("payments load");
         let store = Store::open(dir).expect("store opens");
         let start =
-            ChannelsStart::new(node.clone(), Arc::new(backend.clone()), store, seed, handler);
+            ChannelsStart::new(node.clone(), Arc::new(backend.clone()), store, seed, wrap(handler))
+                .with_monitor(monitor.clone());
         let channels = manager.start(start).await.expect("channel manager starts");
         let payments = payments.start(channels.clone()).await.expect("payments start");
-        TestNode { dir: dir.to_owned(), node, chain: backend, channels, payments, stop }
+        TestNode { dir: dir.to_owned(), node, chain: backend, channels, payments, monitor, stop }
     }
 
     pub fn id(&self) -> PublicKey {
@@ -116,32 +129,6 @@ impl TestNode {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
-}
-
-/// A script no wallet here owns.
-pub fn foreign_script() -> ScriptBuf {
-    ScriptBuf::new_p2wsh(&WScriptHash::from_byte_array([7; 32]))
-}
-
-/// Mines `n` blocks to `script` and waits until every node's backend has them.
-pub async fn mine(chain: &Arc<RegtestChain>, nodes: &[&TestNode], n: u32, script: &ScriptBuf) {
-    let (c, s) = (chain.clone(), script.clone());
-    tokio::task::spawn_blocking(move || c.mine(n, &s).expect("mines")).await.unwrap();
-    let tip = BlockHeight(chain.tip().height);
-    for node in nodes {
-        tokio::time::timeout(WAIT, node.chain.wait_for_height(tip))
-            .await
-            .expect("backend follows")
-            .expect("backend runs");
-    }
-}
-
-/// Gives `node`'s wallet spendable coins.
-pub async fn fund_wallet(chain: &Arc<RegtestChain>, node: &TestNode, others: &[&TestNode]) {
-    let address = node.chain.new_address().await.unwrap();
-    let mut all = vec![node];
-    all.extend_from_slice(others);
-    mine(chain, &all, 101, &address.script_pubkey()).await;
 }
 
 pub const FUNDING: Amount = Amount::from_sat(1_000_000);

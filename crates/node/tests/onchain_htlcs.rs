@@ -1,0 +1,363 @@
+//! HTLCs that end on chain reach the payment logic: Alice pays Charlie through Bob, and Bob's
+//! channel to Charlie closes on chain with the HTLC in flight. When Charlie takes it with the
+//! preimage, Bob learns the preimage from the chain and fulfils Alice off-chain; when Bob's
+//! HTLC-timeout takes it back, Bob fails Alice's HTLC and her payment fails. Over real TCP on
+//! the embedded regtest chain, each node with its channel manager, payments and monitor.
+
+mod payments_harness;
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use payments_harness::*;
+use shandian_channel::{Htlc, Update};
+use shandian_node::channels::OpenedChannel;
+use shandian_node::payments::{PayError, PaySuccess};
+use shandian_node::store::{ForwardStatus, OnchainOutcome, PaymentStatus, Store, StoreError};
+use shandian_node::switch::{ChannelOps, HtlcHandler};
+use shandian_regtest::RegtestChain;
+use shandian_types::{BlockHeight, ChannelId, Msat, PaymentHash, PaymentPreimage};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+const PAY_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// A TCP relay in front of a node; once `blackhole` is set, everything that node sends is
+/// swallowed (the other side never hears it, the node thinks it was sent).
+struct Relay {
+    addr: SocketAddr,
+    blackhole: Arc<AtomicBool>,
+}
+
+async fn relay(to: SocketAddr) -> Relay {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let blackhole = Arc::new(AtomicBool::new(false));
+    let hole = blackhole.clone();
+    tokio::spawn(async move {
+        while let Ok((inbound, _)) = listener.accept().await {
+            let Ok(outbound) = TcpStream::connect(to).await else { continue };
+            let (mut in_read, mut in_write) = inbound.into_split();
+            let (mut out_read, mut out_write) = outbound.into_split();
+            tokio::spawn(async move {
+                let _ = tokio::io::copy(&mut in_read, &mut out_write).await;
+            });
+            let hole = hole.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 65536];
+                loop {
+                    let n = match out_read.read(&mut buf).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => n,
+                    };
+                    if !hole.load(Ordering::SeqCst) && in_write.write_all(&buf[..n]).await.is_err()
+                    {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    Relay { addr, blackhole }
+}
+
+/// Charlie's payment logic behind a gate: incoming HTLCs wait until the test releases them.
+#[derive(Clone, Default)]
+struct Gate {
+    inner: Arc<Mutex<Option<Box<dyn HtlcHandler>>>>,
+    held: Arc<Mutex<Vec<(ChannelId, Htlc)>>>,
+}
+
+impl Gate {
+    fn wrap(&self, inner: Box<dyn HtlcHandler>) -> Box<dyn HtlcHandler> {
+        *self.inner.lock().unwrap() = Some(inner);
+        Box::new(self.clone())
+    }
+
+    fn with<R>(&self, f: impl FnOnce(&mut dyn HtlcHandler) -> R) -> R {
+        f(self.inner.lock().unwrap().as_mut().expect("wrapped").as_mut())
+    }
+
+    fn held(&self) -> usize {
+        self.held.lock().unwrap().len()
+    }
+
+    /// Hands the held HTLCs to the real payment logic, in one batch.
+    async fn release(&self, node: &TestNode) {
+        let gate = self.clone();
+        node.channels
+            .execute(move |ops| {
+                let held: Vec<_> = gate.held.lock().unwrap().drain(..).collect();
+                for (channel, htlc) in held {
+                    gate.with(|h| h.htlc_incoming(ops, &channel, &htlc, false)).unwrap();
+                }
+            })
+            .await
+            .unwrap();
+    }
+}
+
+impl HtlcHandler for Gate {
+    fn htlc_incoming(
+        &mut self,
+        _: &mut dyn ChannelOps,
+        channel_id: &ChannelId,
+        htlc: &Htlc,
+        _: bool,
+    ) -> Result<(), StoreError> {
+        let mut held = self.held.lock().unwrap();
+        if !held.iter().any(|(c, h)| c == channel_id && h.id == htlc.id) {
+            held.push((*channel_id, htlc.clone()));
+        }
+        Ok(())
+    }
+
+    fn htlc_fulfilled(
+        &mut self,
+        ops: &mut dyn ChannelOps,
+        channel_id: &ChannelId,
+        htlc_id: u64,
+        preimage: PaymentPreimage,
+    ) -> Result<(), StoreError> {
+        self.with(|h| h.htlc_fulfilled(ops, channel_id, htlc_id, preimage))
+    }
+
+    fn htlc_failed(
+        &mut self,
+        ops: &mut dyn ChannelOps,
+        channel_id: &ChannelId,
+        htlc_id: u64,
+        update: &Update,
+    ) -> Result<(), StoreError> {
+        self.with(|h| h.htlc_failed(ops, channel_id, htlc_id, update))
+    }
+
+    fn htlc_dropped(
+        &mut self,
+        ops: &mut dyn ChannelOps,
+        channel_id: &ChannelId,
+        htlc_id: u64,
+    ) -> Result<(), StoreError> {
+        self.with(|h| h.htlc_dropped(ops, channel_id, htlc_id))
+    }
+
+    fn block_connected(
+        &mut self,
+        ops: &mut dyn ChannelOps,
+        height: BlockHeight,
+    ) -> Result<(), StoreError> {
+        self.with(|h| h.block_connected(ops, height))
+    }
+}
+
+struct Net {
+    chain: Arc<RegtestChain>,
+    alice: TestNode,
+    bob: TestNode,
+    charlie: TestNode,
+    gate: Gate,
+    relay: Relay,
+    ab: OpenedChannel,
+    bc: OpenedChannel,
+    _dir: tempfile::TempDir,
+}
+
+impl Net {
+    fn all(&self) -> [&TestNode; 3] {
+        [&self.alice, &self.bob, &self.charlie]
+    }
+
+    async fn mine(&self, n: u32) {
+        mine(&self.chain, &self.all(), n, &foreign_script()).await;
+    }
+}
+
+/// Alice –(her funds)– Bob –(his funds)– Charlie; Bob reaches Charlie through a relay, and
+/// Charlie's incoming HTLCs wait at a gate.
+async fn net() -> Net {
+    let dir = tempfile::tempdir().unwrap();
+    let chain = RegtestChain::open(dir.path().join("chain")).unwrap();
+    let alice = TestNode::start(&chain, &dir.path().join("alice")).await;
+    let bob = TestNode::start(&chain, &dir.path().join("bob")).await;
+    let gate = Gate::default();
+    let charlie = TestNode::start_with(&chain, &dir.path().join("charlie"), |h| gate.wrap(h)).await;
+    let all = [&alice, &bob, &charlie];
+    fund_wallet(&chain, &alice, &[&bob, &charlie]).await;
+    fund_wallet(&chain, &bob, &[&alice, &charlie]).await;
+    alice.connect(&bob).await;
+    let relay = relay(charlie.node.listen_addr()).await;
+    tokio::time::timeout(WAIT, bob.node.connect_now(charlie.id(), relay.addr))
+        .await
+        .expect("connects in time")
+        .expect("connects");
+    let ab = open(&chain, &all, &alice, &bob, Msat::ZERO).await;
+    let bc = open(&chain, &all, &bob, &charlie, Msat::ZERO).await;
+    Net { chain, alice, bob, charlie, gate, relay, ab, bc, _dir: dir }
+}
+
+/// Alice starts paying a fresh invoice of Charlie's; returns once Charlie holds the HTLC.
+async fn pay_until_held(
+    net: &Net,
+    amount: Msat,
+) -> (PaymentHash, tokio::task::JoinHandle<Result<PaySuccess, PayError>>) {
+    let invoice = net.charlie.payments.create_invoice(Some(amount), "x".into(), None).await;
+    let invoice = invoice.unwrap();
+    let payments = net.alice.payments.clone();
+    let bolt11 = invoice.bolt11.clone();
+    let paying = tokio::spawn(async move { payments.pay(&bolt11, None, PAY_TIMEOUT).await });
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while net.gate.held() == 0 {
+        assert!(tokio::time::Instant::now() < deadline, "the HTLC never reached Charlie");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    (invoice.payment_hash, paying)
+}
+
+/// Mines one block at a time until `paying` ends (at most `blocks`).
+async fn mine_until_done<T>(net: &Net, paying: &tokio::task::JoinHandle<T>, blocks: u32) {
+    for _ in 0..blocks {
+        if paying.is_finished() {
+            return;
+        }
+        net.mine(1).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !paying.is_finished() {
+        assert!(tokio::time::Instant::now() < deadline, "the payment never ended");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn onchain_outcomes(node: &TestNode, channel: ChannelId) -> Vec<(OnchainOutcome, bool)> {
+    let store = Store::open(&node.dir).unwrap();
+    let all = store.onchain_htlcs(&channel).unwrap();
+    all.into_iter().map(|h| (h.outcome, h.reported_at.is_some())).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn charlie_takes_the_htlc_on_chain_and_bob_fulfils_alice_with_its_preimage() {
+    let net = net().await;
+    let (hash, paying) = pay_until_held(&net, Msat(20_000_000)).await;
+    // Charlie's messages stop reaching Bob; Charlie fulfils (Bob never hears it), then
+    // force-closes: his commitment carries the HTLC, which he takes with the preimage.
+    net.relay.blackhole.store(true, Ordering::SeqCst);
+    net.gate.release(&net.charlie).await;
+    net.charlie.channels.close_channel(net.bc.channel_id, true).await.expect("force close");
+    mine_until_done(&net, &paying, 20).await;
+
+    let paid = paying.await.unwrap().expect("Alice's payment succeeds");
+    let preimage = paid.preimage;
+    assert_eq!(preimage.hash(), hash);
+    let forwards = net.bob.payments.list_forwards().await.unwrap();
+    assert_eq!(forwards.len(), 1);
+    assert_eq!(forwards[0].status, ForwardStatus::Fulfilled);
+    assert_eq!(forwards[0].preimage, Some(preimage));
+    // Bob learned it from the chain, and told his payment logic once.
+    let outcomes = onchain_outcomes(&net.bob, net.bc.channel_id);
+    assert_eq!(outcomes, vec![(OnchainOutcome::Fulfilled(preimage), true)]);
+    let payments = net.alice.payments.list_payments().await.unwrap();
+    assert_eq!(payments[0].status, PaymentStatus::Succeeded);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bob_times_the_htlc_out_on_chain_and_alices_payment_fails_once() {
+    let net = net().await;
+    let (_, paying) = pay_until_held(&net, Msat(20_000_000)).await;
+    // Charlie never settles; Bob force-closes with the HTLC in flight and takes it back by
+    // HTLC-timeout after its expiry.
+    net.bob.channels.close_channel(net.bc.channel_id, true).await.expect("force close");
+    mine_until_done(&net, &paying, 80).await;
+
+    let err = paying.await.unwrap().expect_err("Alice's payment fails");
+    assert!(err.to_string().contains("permanent_channel_failure"), "{err}");
+    let forwards = net.bob.payments.list_forwards().await.unwrap();
+    assert_eq!(forwards[0].status, ForwardStatus::Failed);
+    assert_eq!(onchain_outcomes(&net.bob, net.bc.channel_id), vec![(OnchainOutcome::Failed, true)]);
+
+    // Restarted, Bob does not report it again, and Alice's payment stays failed.
+    let bc = net.bc.channel_id;
+    let Net { chain, alice, bob, charlie, _dir, .. } = net;
+    let dir = bob.dir.clone();
+    bob.stop().await;
+    let bob = TestNode::start(&chain, &dir).await;
+    mine(&chain, &[&alice, &bob, &charlie], 1, &foreign_script()).await;
+    assert_eq!(onchain_outcomes(&bob, bc), vec![(OnchainOutcome::Failed, true)]);
+    let forwards = bob.payments.list_forwards().await.unwrap();
+    assert_eq!(forwards[0].status, ForwardStatus::Failed);
+    let payments = alice.payments.list_payments().await.unwrap();
+    assert_eq!(payments[0].status, PaymentStatus::Failed);
+    for node in [alice, bob, charlie] {
+        node.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alices_payment_ends_when_her_first_hop_closes_on_chain_without_its_output() {
+    let net = net().await;
+    // 300 sat: trimmed as dust, so Alice's commitment carries no output for it.
+    let (hash, paying) = pay_until_held(&net, Msat(300_000)).await;
+    net.alice.channels.close_channel(net.ab.channel_id, true).await.expect("force close");
+    // Failed once the commitment is deep enough (6 blocks), not before.
+    net.mine(5).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!paying.is_finished(), "failed before the close was final");
+    mine_until_done(&net, &paying, 5).await;
+
+    paying.await.unwrap().expect_err("Alice's payment fails");
+    let payments = net.alice.payments.list_payments().await.unwrap();
+    let payment = payments.iter().find(|p| p.payment_hash == hash).unwrap();
+    assert_eq!(payment.status, PaymentStatus::Failed);
+    let outcomes = onchain_outcomes(&net.alice, net.ab.channel_id);
+    assert_eq!(outcomes, vec![(OnchainOutcome::Failed, true)]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bob_down_while_charlie_takes_the_htlc_still_fulfils_alice_after_restart() {
+    let net = net().await;
+    let (hash, paying) = pay_until_held(&net, Msat(20_000_000)).await;
+    net.relay.blackhole.store(true, Ordering::SeqCst);
+    net.gate.release(&net.charlie).await;
+    net.charlie.channels.close_channel(net.bc.channel_id, true).await.expect("force close");
+    net.mine(1).await;
+    // Bob's monitor has the close; then Bob stops before Charlie's claim confirms.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !net.bob.monitor.status().await.iter().any(|s| s.close.is_some()) {
+        assert!(tokio::time::Instant::now() < deadline, "Bob's monitor never saw the close");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let bc = net.bc.channel_id;
+    let Net { chain, alice, bob, charlie, _dir, .. } = net;
+    let dir = bob.dir.clone();
+    bob.stop().await;
+    // Charlie's HTLC-success confirms while Bob is down.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        mine(&chain, &[&alice, &charlie], 1, &foreign_script()).await;
+        let status = charlie.monitor.status().await;
+        let success = status.iter().flat_map(|s| &s.claims).find(|c| c.kind == "HtlcSuccess");
+        if success.is_some_and(|c| c.status == shandian_node::store::ClaimStatus::Confirmed) {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "Charlie's claim never confirmed");
+    }
+    // Bob restarted learns the preimage from the chain; he fulfils Alice once they are
+    // connected again (he listens on a new port).
+    let bob = TestNode::start(&chain, &dir).await;
+    alice.connect(&bob).await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !paying.is_finished() {
+        assert!(tokio::time::Instant::now() < deadline, "the payment never ended");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let paid = paying.await.unwrap().expect("Alice's payment succeeds");
+    assert_eq!(paid.preimage.hash(), hash);
+    assert_eq!(onchain_outcomes(&bob, bc), vec![(OnchainOutcome::Fulfilled(paid.preimage), true)]);
+    let forwards = bob.payments.list_forwards().await.unwrap();
+    assert_eq!(forwards[0].status, ForwardStatus::Fulfilled);
+    for node in [alice, bob, charlie] {
+        node.stop().await;
+    }
+}
