@@ -32,8 +32,19 @@ async fn start(chain: &Arc<MemoryChain>, dir: &std::path::Path) -> TestNode {
 /// A opens a channel with B, the funding confirms, both sides are ready and have each
 /// other's channel_update.
 async fn open_ready(chain: &MemoryChain, a: &TestNode, b: &TestNode, push: Msat) -> OpenedChannel {
+    open_ready_with(chain, a, b, push, false).await
+}
+
+/// [`open_ready`], choosing whether the channel is announced.
+async fn open_ready_with(
+    chain: &MemoryChain,
+    a: &TestNode,
+    b: &TestNode,
+    push: Msat,
+    public: bool,
+) -> OpenedChannel {
     a.connect(b).await;
-    let opened = a.channels.open_channel(b.id(), FUNDING, push, false).await.expect("opens");
+    let opened = a.channels.open_channel(b.id(), FUNDING, push, public).await.expect("opens");
     assert!(chain.in_mempool(&opened.funding_txid), "funding broadcast before the answer");
     for _ in 0..3 {
         chain.mine();
@@ -130,7 +141,7 @@ async fn reconnect_and_restart_keep_the_channel() {
     let (a_dir, b_dir) = (dir.path().join("a"), dir.path().join("b"));
     let a = start(&chain, &a_dir).await;
     let b = start(&chain, &b_dir).await;
-    let id = open_ready(&chain, &a, &b, Msat(100_000_000)).await.channel_id;
+    let id = open_ready_with(&chain, &a, &b, Msat(100_000_000), true).await.channel_id;
     // The peer we dialled is remembered with its address as soon as the channel exists.
     let peers = Store::open(&a_dir).unwrap().peers().unwrap();
     let expected = b.node.listen_addr().to_string();
@@ -160,6 +171,7 @@ async fn reconnect_and_restart_keep_the_channel() {
     let a = start(&chain, &a_dir).await;
     let after = a.wait_channel(&id, "restored", |c| c.state == "normal").await;
     assert_eq!((after.local_msat, after.remote_msat), (before.local_msat, before.remote_msat));
+    assert!(!before.private && !after.private, "announced before and after the restart");
     a.wait_usable_with_policy(id).await;
     assert_eq!(a.channel(&id).await.unwrap().short_channel_id, before.short_channel_id);
     let p3 = preimage(3);

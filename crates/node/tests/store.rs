@@ -109,6 +109,25 @@ fn reopening_keeps_everything() {
 }
 
 #[test]
+fn the_announce_flag_is_kept_with_the_channel() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path()).unwrap();
+    store.save_channel(&ChannelId([1; 32]), &node(1), 1, b"public").unwrap();
+    store.save_channel(&ChannelId([2; 32]), &node(1), 1, b"private").unwrap();
+    store.write(|w| w.mark_channel_announced(&ChannelId([1; 32]))).unwrap();
+    // A later state leaves the flag alone.
+    store.save_channel(&ChannelId([1; 32]), &node(1), 2, b"public, later").unwrap();
+    let reopened = Store::open(dir.path()).unwrap();
+    let flags: Vec<(u8, bool)> = reopened
+        .load_channels()
+        .unwrap()
+        .iter()
+        .map(|c| (c.channel_id.0[0], c.announced))
+        .collect();
+    assert_eq!(flags, [(1, true), (2, false)]);
+}
+
+#[test]
 fn channel_updates_only_move_forward() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::open(dir.path()).unwrap();

@@ -287,6 +287,9 @@ impl Ops<'_, '_> {
             }
             let seq = entry.update_seq.saturating_add(1);
             self.writer.save_channel(&channel_id, &NodeId::from(entry.peer), seq, &bytes)?;
+            if entry.update_seq == 0 && entry.public {
+                self.writer.mark_channel_announced(&channel_id)?;
+            }
             entry.update_seq = seq;
             entry.funded_record = Some(bytes);
         }

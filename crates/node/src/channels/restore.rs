@@ -80,8 +80,7 @@ pub(crate) fn load(
         };
         let outpoint = funded.setup().funding.outpoint;
         let key_index = funded.setup().signer.key_index();
-        // Whether it was announced is not in the record: treated as unannounced.
-        let mut entry = Entry::new(channel, s.peer.public_key(), false, key_index);
+        let mut entry = Entry::new(channel, s.peer.public_key(), s.announced, key_index);
         entry.funding_txid = Some(outpoint.txid);
         entry.funding_output = u16::try_from(outpoint.vout).unwrap_or(u16::MAX);
         entry.update_seq = s.update_seq;

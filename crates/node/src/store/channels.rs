@@ -21,6 +21,8 @@ pub struct StoredChannel {
     pub update_seq: u64,
     /// The channel crate's encoded record.
     pub record: Vec<u8>,
+    /// Opened with `announce_channel` (the record does not say).
+    pub announced: bool,
 }
 
 /// A closed channel's last record, kept for history and on-chain follow-up.
@@ -105,6 +107,16 @@ impl Writer<'_> {
         Ok(())
     }
 
+    /// Records that the channel was opened with `announce_channel` (its record does not carry
+    /// the flag). A no-op for a channel not stored.
+    pub fn mark_channel_announced(&self, channel_id: &ChannelId) -> Result<(), StoreError> {
+        self.tx.execute(
+            "UPDATE channels SET announced = 1 WHERE channel_id = ?1",
+            [&channel_id.0[..]],
+        )?;
+        Ok(())
+    }
+
     /// Marks the channel closed at `at`: it leaves [`Store::load_channels`] and its last
     /// record is kept, frozen, for [`Store::archived_channels`]. Archiving twice is a no-op.
     pub fn archive_channel(&self, channel_id: &ChannelId, at: u64) -> Result<(), StoreError> {
@@ -174,7 +186,7 @@ impl Store {
     /// Every open (not archived) channel's latest record: what a restarting node restores.
     pub fn load_channels(&self) -> Result<Vec<StoredChannel>, StoreError> {
         let mut stmt = self.conn.prepare(
-            "SELECT channel_id, peer_id, update_seq, record FROM channels
+            "SELECT channel_id, peer_id, update_seq, record, announced FROM channels
              WHERE closed_at IS NULL ORDER BY channel_id",
         )?;
         collect(&mut stmt, [], decode_channel)
@@ -183,7 +195,8 @@ impl Store {
     /// One channel's latest record, open or archived.
     pub fn channel(&self, channel_id: &ChannelId) -> Result<Option<StoredChannel>, StoreError> {
         let mut stmt = self.conn.prepare(
-            "SELECT channel_id, peer_id, update_seq, record FROM channels WHERE channel_id = ?1",
+            "SELECT channel_id, peer_id, update_seq, record, announced FROM channels
+             WHERE channel_id = ?1",
         )?;
         Ok(collect(&mut stmt, [&channel_id.0[..]], decode_channel)?.pop())
     }
@@ -191,11 +204,11 @@ impl Store {
     /// Closed channels, most recently closed first.
     pub fn archived_channels(&self) -> Result<Vec<ArchivedChannel>, StoreError> {
         let mut stmt = self.conn.prepare(
-            "SELECT channel_id, peer_id, update_seq, record, closed_at FROM channels
+            "SELECT channel_id, peer_id, update_seq, record, announced, closed_at FROM channels
              WHERE closed_at IS NOT NULL ORDER BY closed_at DESC, channel_id",
         )?;
         collect(&mut stmt, [], |row| {
-            let closed_at = column_opt_u64(row, 4, CHANNELS, "closed_at")?
+            let closed_at = column_opt_u64(row, 5, CHANNELS, "closed_at")?
                 .ok_or(StoreError::Corrupt { table: CHANNELS, column: "closed_at" })?;
             Ok(ArchivedChannel { channel: decode_channel(row)?, closed_at })
         })
@@ -242,5 +255,6 @@ fn decode_channel(row: &Row<'_>) -> Result<StoredChannel, StoreError> {
         peer: node_id(row, 1, CHANNELS, "peer_id")?,
         update_seq: column_u64(row, 2, CHANNELS, "update_seq")?,
         record: column(row, 3, CHANNELS, "record")?,
+        announced: column::<bool>(row, 4, CHANNELS, "announced")?,
     })
 }

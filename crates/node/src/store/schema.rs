@@ -11,7 +11,7 @@ use rusqlite::Connection;
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
 
 /// Migration `i` takes the database from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7];
 
 /// Version 1: peers, channels, payments and attempts, invoices, forwards.
 const V1: &str = r#"
@@ -268,6 +268,12 @@ CREATE TABLE channel_relay_fees (
     cltv_expiry_delta           INTEGER NOT NULL CHECK (cltv_expiry_delta BETWEEN 0 AND 65535),
     updated_at                  INTEGER NOT NULL
 ) STRICT;
+"#;
+
+/// Version 7: whether a channel was opened with `announce_channel` (the channel record does
+/// not say; before, a restart treated every channel as unannounced).
+const V7: &str = r#"
+ALTER TABLE channels ADD COLUMN announced INTEGER NOT NULL DEFAULT 0 CHECK (announced IN (0, 1));
 "#;
 
 /// The database's schema version.
