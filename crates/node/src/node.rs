@@ -207,7 +207,15 @@ impl NodeHandle {
                         return Err(ConnectionError::Shutdown)
                     }
                 },
-                reason = &mut failed => return Err(reason.unwrap_or(ConnectionError::Shutdown)),
+                reason = &mut failed => match reason {
+                    // Another connection with the peer (its own dial, or our redialler) took
+                    // this one's place: the peer is connected all the same.
+                    Ok(ConnectionError::Replaced) => match connected(self.peers()) {
+                        Some(peer) => break peer,
+                        None => return Err(ConnectionError::Replaced),
+                    },
+                    reason => return Err(reason.unwrap_or(ConnectionError::Shutdown)),
+                },
             }
         };
         self.connect(node_id, addr);
