@@ -324,6 +324,31 @@ async fn charlie_closes_and_never_claims_so_bob_takes_the_htlc_back_from_his_com
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bob_closes_before_hearing_charlies_fulfil_and_charlie_claims_with_the_preimage() {
+    let net = net().await;
+    let (hash, paying) = pay_until_held(&net, Msat(20_000_000)).await;
+    // Charlie fulfils, Bob never hears it and force-closes: his commitment carries the HTLC
+    // he offered; Charlie takes it from there with the preimage (no second stage), and Bob
+    // learns the preimage from that spend.
+    net.relay.blackhole.store(true, Ordering::SeqCst);
+    net.gate.release(&net.charlie).await;
+    net.bob.channels.close_channel(net.bc.channel_id, true).await.expect("force close");
+    mine_until_done(&net, &paying, 20).await;
+
+    let paid = paying.await.unwrap().expect("Alice's payment succeeds");
+    assert_eq!(paid.preimage.hash(), hash);
+    let status = net.charlie.monitor.status().await;
+    let status = status.iter().find(|s| s.channel_id == net.bc.channel_id).unwrap();
+    let claims: Vec<_> =
+        status.claims.iter().filter(|c| c.kind == "CounterpartyHtlcPreimage").collect();
+    let [claim] = claims[..] else { panic!("one preimage claim: {status:?}") };
+    assert_eq!(claim.status, shandian_node::store::ClaimStatus::Confirmed);
+    assert!((19_000..20_000).contains(&claim.amount.to_sat()), "{claim:?}");
+    let outcomes = onchain_outcomes(&net.bob, net.bc.channel_id);
+    assert_eq!(outcomes, vec![(OnchainOutcome::Fulfilled(paid.preimage), true)]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn alices_payment_ends_when_her_first_hop_closes_on_chain_without_its_output() {
     let net = net().await;
     // 300 sat: trimmed as dust, so Alice's commitment carries no output for it.
