@@ -21,7 +21,10 @@
 //! When the close leaves HTLCs we offered in flight, [`ChannelMonitor::offered_on_chain`]
 //! says which failed with it (no output on the confirmed commitment) and
 //! [`ChannelMonitor::preimages_in`] takes the preimages the counterparty reveals when it
-//! claims the others, so the node can settle the payments and forwards behind them.
+//! claims the others, so the node can settle the payments and forwards behind them;
+//! [`ChannelMonitor::offered_outputs_on_holder`] and
+//! [`ChannelMonitor::offered_outputs_on_counterparty`] say which HTLC a confirmed timeout
+//! claim took back (it failed).
 //!
 //! Nothing here does IO: heights and transactions in, transactions out. The node's monitor
 //! runner watches the chain, stores what it learns and broadcasts each claim when its height
