@@ -21,7 +21,10 @@
 //! preimages are forgotten, which removed the copying share from the profile of the full
 //! stack (`shandian bench`: snapshotting the channel and reducing specs were ~5-8% of all
 //! samples, memmove 5.3%; now ~1% and 3.3%); what is left is the signatures and the record
-//! writes. This bench was not re-run in that session (the machine was saturated).
+//! writes. Re-measured then in a release build (`cargo bench`), machine nearly idle:
+//! waves of 25 → ~1,220 payments/s, 100 → ~2,380/s, 400 → ~2,160/s; stream with 200 in
+//! flight → ~1,270/s. (Not comparable one to one with the figures above: those were a dev
+//! build at opt-level 3 on a loaded machine.)
 
 // Shared with other tests; each uses part of it.
 #[allow(dead_code)]
