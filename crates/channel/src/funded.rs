@@ -60,6 +60,17 @@ impl Funded {
         &self.counterparty_secrets
     }
 
+    /// The counterparty's per-commitment points: of its current commitment and of the next
+    /// one (the one we sign next, or signed and it has not revoked the current yet).
+    pub fn counterparty_points(&self) -> (PublicKey, PublicKey) {
+        self.counterparty_points
+    }
+
+    /// The preimage of an incoming HTLC we fulfilled, while a commitment still holds it.
+    pub fn preimage(&self, hash: &PaymentHash) -> Option<PaymentPreimage> {
+        self.preimages.get(hash).copied()
+    }
+
     fn holder_point(&self, number: u64) -> Result<PublicKey, Error> {
         self.setup.signer.commitment_point(number)
     }

@@ -38,6 +38,11 @@ pub enum ClaimKind {
     SecondStage,
     /// Our `to_remote` on the counterparty's commitment.
     ToRemote,
+    /// Our offered HTLC back from the counterparty's commitment, spent directly after its
+    /// expiry (no second stage there).
+    CounterpartyHtlcTimeout,
+    /// An HTLC the counterparty offered us, taken from its commitment with the preimage.
+    CounterpartyHtlcPreimage,
     /// A revoked commitment's `to_local`, with the revocation key.
     JusticeToLocal,
     /// A revoked commitment's HTLC output, with the revocation key.
@@ -92,7 +97,7 @@ pub struct Resolution {
 #[derive(Debug, Clone)]
 pub struct ChannelMonitor {
     pub(crate) funded: Funded,
-    secp: Secp256k1<All>,
+    pub(crate) secp: Secp256k1<All>,
 }
 
 impl ChannelMonitor {
@@ -184,8 +189,18 @@ impl ChannelMonitor {
             }
             // A state we do not know (after data loss, the counterparty's newer one): with
             // static_remotekey our to_remote is still ours, found by its script.
-            Close::Counterparty { .. } | Close::Unrecognised { .. } => {
+            Close::Unrecognised { .. } => {
                 self.to_remote_claim(spender, confirmed_at, policy, &mut resolution)?
+            }
+            Close::Counterparty { commitment_number } => {
+                self.to_remote_claim(spender, confirmed_at, policy, &mut resolution)?;
+                self.counterparty_htlc_claims(
+                    spender,
+                    commitment_number,
+                    confirmed_at,
+                    policy,
+                    &mut resolution,
+                )?
             }
             Close::RevokedCounterparty { commitment_number } => self.justice_claims(
                 spender,
@@ -438,7 +453,7 @@ impl ChannelMonitor {
     }
 
     /// Builds and signs a one-input sweep; an output not worth its fee goes to `unclaimed`.
-    fn push_sweep(
+    pub(crate) fn push_sweep(
         &self,
         kind: ClaimKind,
         input: SweepInput,
@@ -484,6 +499,6 @@ fn prevout_script(input: &SweepInput) -> ScriptBuf {
 }
 
 /// `blocks` after `height`, saturating.
-fn after(height: BlockHeight, blocks: u32) -> BlockHeight {
+pub(crate) fn after(height: BlockHeight, blocks: u32) -> BlockHeight {
     BlockHeight(height.0.saturating_add(blocks))
 }

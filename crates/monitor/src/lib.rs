@@ -9,7 +9,7 @@
 //! |---|---|
 //! | a cooperative close | none: the closing transaction already paid us |
 //! | our latest commitment | `to_local` after `to_self_delay` (CSV); our offered HTLCs by the signed HTLC-timeout transactions after their expiry, HTLCs we know the preimage of by HTLC-success ([`ChannelMonitor::claim_second_stage`] then sweeps their outputs after the delay) |
-//! | the counterparty's current or next commitment | our `to_remote` (`option_static_remotekey` P2WPKH, or the anchors CSV-1 script) |
+//! | the counterparty's current or next commitment | our `to_remote` (`option_static_remotekey` P2WPKH, or the anchors CSV-1 script); our offered HTLCs spent directly after their expiry, HTLCs it offered us that we know the preimage of spent with it |
 //! | a revoked counterparty commitment | justice: `to_local` and every HTLC output we can recognise, with the revocation key, and our `to_remote`; if the counterparty gets an HTLC transaction in first, its output ([`ChannelMonitor::claim_revoked_second_stage`]) |
 //! | a commitment of a state we do not know (we lost data) | our `to_remote`, found by its script |
 //!
@@ -21,7 +21,10 @@
 //! When the close leaves HTLCs we offered in flight, [`ChannelMonitor::offered_on_chain`]
 //! says which failed with it (no output on the confirmed commitment) and
 //! [`ChannelMonitor::preimages_in`] takes the preimages the counterparty reveals when it
-//! claims the others, so the node can settle the payments and forwards behind them.
+//! claims the others, so the node can settle the payments and forwards behind them;
+//! [`ChannelMonitor::offered_outputs_on_holder`] and
+//! [`ChannelMonitor::offered_outputs_on_counterparty`] say which HTLC a confirmed timeout
+//! claim took back (it failed).
 //!
 //! Nothing here does IO: heights and transactions in, transactions out. The node's monitor
 //! runner watches the chain, stores what it learns and broadcasts each claim when its height
@@ -29,6 +32,7 @@
 
 mod claims;
 mod classify;
+mod counterparty_htlcs;
 mod error;
 mod htlcs;
 

@@ -135,10 +135,11 @@ fn the_counterpartys_commitment_gives_us_to_remote() {
         let (theirs, _) = pair.b.channel().funded().unwrap().holder_commitment_txs().unwrap();
         let resolution = monitor(&pair.a).resolve(&theirs, CONFIRMED, &policy()).unwrap();
         assert!(matches!(resolution.close, Close::Counterparty { .. }), "{:?}", resolution.close);
-        let [to_remote] = &resolution.claims[..] else {
-            panic!("one claim: {:?}", resolution.claims)
+        let [to_remote] = of_kind(&resolution.claims, ClaimKind::ToRemote)[..] else {
+            panic!("one to_remote claim: {:?}", resolution.claims)
         };
-        assert_eq!(to_remote.kind, ClaimKind::ToRemote);
+        // And our offered HTLC after its expiry (tests/counterparty_htlcs.rs).
+        assert_eq!(of_kind(&resolution.claims, ClaimKind::CounterpartyHtlcTimeout).len(), 1);
         assert_eq!(to_remote.valid_at, BlockHeight(CONFIRMED.0 + 1));
         check(to_remote);
         // a's balance on b's commitment: a paid its own commitment fee as funder (and the

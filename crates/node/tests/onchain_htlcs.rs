@@ -295,6 +295,60 @@ async fn bob_times_the_htlc_out_on_chain_and_alices_payment_fails_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn charlie_closes_and_never_claims_so_bob_takes_the_htlc_back_from_his_commitment() {
+    let net = net().await;
+    let (_, paying) = pay_until_held(&net, Msat(20_000_000)).await;
+    // Charlie never settles and force-closes: his commitment carries Bob's HTLC, which
+    // nobody but Bob can take, after its expiry, by spending the output directly.
+    net.charlie.channels.close_channel(net.bc.channel_id, true).await.expect("force close");
+    mine_until_done(&net, &paying, 80).await;
+
+    let err = paying.await.unwrap().expect_err("Alice's payment fails");
+    assert!(err.to_string().contains("permanent_channel_failure"), "{err}");
+    let status = net.bob.monitor.status().await;
+    let status = status.iter().find(|s| s.channel_id == net.bc.channel_id).unwrap();
+    assert!(status.close.as_deref().is_some_and(|c| c.starts_with("Counterparty")), "{status:?}");
+    let claims: Vec<_> =
+        status.claims.iter().filter(|c| c.kind == "CounterpartyHtlcTimeout").collect();
+    let [timeout] = claims[..] else { panic!("one timeout claim: {status:?}") };
+    assert_eq!(timeout.status, shandian_node::store::ClaimStatus::Confirmed);
+    // To Bob's wallet: the HTLC's 20,000 sat minus the claim's fee.
+    let amount = timeout.amount.to_sat();
+    assert!((19_000..20_000).contains(&amount), "{amount}");
+    let forwards = net.bob.payments.list_forwards().await.unwrap();
+    assert_eq!(forwards[0].status, ForwardStatus::Failed);
+    // Recorded once the claim was 6 deep, reported to the payment logic once.
+    assert_eq!(onchain_outcomes(&net.bob, net.bc.channel_id), vec![(OnchainOutcome::Failed, true)]);
+    let payments = net.alice.payments.list_payments().await.unwrap();
+    assert_eq!(payments[0].status, PaymentStatus::Failed);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bob_closes_before_hearing_charlies_fulfil_and_charlie_claims_with_the_preimage() {
+    let net = net().await;
+    let (hash, paying) = pay_until_held(&net, Msat(20_000_000)).await;
+    // Charlie fulfils, Bob never hears it and force-closes: his commitment carries the HTLC
+    // he offered; Charlie takes it from there with the preimage (no second stage), and Bob
+    // learns the preimage from that spend.
+    net.relay.blackhole.store(true, Ordering::SeqCst);
+    net.gate.release(&net.charlie).await;
+    net.bob.channels.close_channel(net.bc.channel_id, true).await.expect("force close");
+    mine_until_done(&net, &paying, 20).await;
+
+    let paid = paying.await.unwrap().expect("Alice's payment succeeds");
+    assert_eq!(paid.preimage.hash(), hash);
+    let status = net.charlie.monitor.status().await;
+    let status = status.iter().find(|s| s.channel_id == net.bc.channel_id).unwrap();
+    let claims: Vec<_> =
+        status.claims.iter().filter(|c| c.kind == "CounterpartyHtlcPreimage").collect();
+    let [claim] = claims[..] else { panic!("one preimage claim: {status:?}") };
+    assert_eq!(claim.status, shandian_node::store::ClaimStatus::Confirmed);
+    assert!((19_000..20_000).contains(&claim.amount.to_sat()), "{claim:?}");
+    let outcomes = onchain_outcomes(&net.bob, net.bc.channel_id);
+    assert_eq!(outcomes, vec![(OnchainOutcome::Fulfilled(paid.preimage), true)]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn alices_payment_ends_when_her_first_hop_closes_on_chain_without_its_output() {
     let net = net().await;
     // 300 sat: trimmed as dust, so Alice's commitment carries no output for it.

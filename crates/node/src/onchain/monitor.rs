@@ -23,7 +23,8 @@ pub const RESOLVE_DEPTH: u32 = 6;
 /// One claim as [`MonitorHandle::status`] reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClaimInfo {
-    /// What it takes (`DelayedToLocal`, `ToRemote`, `JusticeToLocal`, ...).
+    /// What it takes (`DelayedToLocal`, `ToRemote`, `CounterpartyHtlcTimeout`,
+    /// `JusticeToLocal`, ...: the monitor crate's `ClaimKind`).
     pub kind: String,
     /// The claim transaction.
     pub txid: bitcoin::Txid,

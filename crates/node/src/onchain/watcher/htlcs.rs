@@ -151,7 +151,8 @@ impl Watcher {
 /// Our offered HTLCs that failed on chain by `tip`: those the confirmed commitment carries
 /// no output for, once it is deep enough (BOLT 5: once it has reached reasonable depth, MUST
 /// fail the corresponding incoming HTLC), and those our HTLC-timeout took back, once it is
-/// deep enough. After a revoked commitment, once every claim is final (`settled`), all
+/// deep enough (on our commitment the HTLC-timeout transaction, on the counterparty's our
+/// direct timeout spend of its HTLC output). After a revoked commitment, once every claim is final (`settled`), all
 /// those the counterparty did not take with the preimage: justice took the rest.
 fn failed_htlcs(
     watched: &Watched,
@@ -168,17 +169,27 @@ fn failed_htlcs(
     if deep(spent_at) {
         failed.extend(watched.monitor.offered_on_chain(close).failed);
     }
+    let kind = match close {
+        Close::HolderLatest { .. } => "HtlcTimeout",
+        Close::Counterparty { .. } => "CounterpartyHtlcTimeout",
+        _ => return Ok(failed),
+    };
     let commitment = watched.spend.as_ref().map(|s| s.0);
     let timeouts: Vec<&Tracked> = watched
         .claims
         .iter()
-        .filter(|c| c.kind == "HtlcTimeout" && c.status == ClaimStatus::Confirmed)
+        .filter(|c| c.kind == kind && c.status == ClaimStatus::Confirmed)
         .filter(|c| c.confirmed_at.is_some_and(deep) && Some(c.spends.txid) == commitment)
         .collect();
-    if timeouts.is_empty() || !matches!(close, Close::HolderLatest { .. }) {
+    if timeouts.is_empty() {
         return Ok(failed);
     }
-    let outputs = watched.monitor.offered_outputs_on_holder()?;
+    let outputs = match close {
+        Close::Counterparty { commitment_number } => {
+            watched.monitor.offered_outputs_on_counterparty(commitment_number)?
+        }
+        _ => watched.monitor.offered_outputs_on_holder()?,
+    };
     for claim in timeouts {
         let id = outputs.iter().find(|(_, vout)| *vout == claim.spends.vout).map(|(id, _)| *id);
         failed.extend(id);
