@@ -3,42 +3,17 @@
 
 #[path = "../../channel/tests/common/mod.rs"]
 mod common;
+mod support;
 
-use bitcoin::consensus::serialize;
-use bitcoin::hashes::Hash;
-use bitcoin::{Amount, ScriptBuf, Sequence, Transaction, TxOut, WPubkeyHash};
+use bitcoin::{Amount, Sequence, Transaction, TxOut};
 use common::*;
-use shandian_channel::{ChannelRecord, Command};
+use shandian_channel::Command;
 use shandian_monitor::{ChannelMonitor, Claim, ClaimKind, Close, Error, SweepPolicy};
 use shandian_tx::commitment::ANCHOR_OUTPUT_VALUE;
 use shandian_types::{BlockHeight, FeeratePerKw, Msat};
+use support::*;
 
 const CONFIRMED: BlockHeight = BlockHeight(500);
-
-fn policy() -> SweepPolicy {
-    SweepPolicy {
-        destination: ScriptBuf::new_p2wpkh(&WPubkeyHash::from_byte_array([0xaa; 20])),
-        feerate: FeeratePerKw(1_000),
-    }
-}
-
-/// The monitor a restarting node builds: from the stored record bytes, signer re-derived.
-fn monitor(side: &Side) -> ChannelMonitor {
-    let bytes = ChannelRecord::new(side.channel()).encode();
-    ChannelMonitor::from_record(&decode_record(&bytes).unwrap()).unwrap()
-}
-
-/// Bitcoin Core's verdict on input 0 of `tx` spending `prevout`.
-fn kernel_accepts(tx: &Transaction, prevout: &TxOut) -> bool {
-    let bytes = serialize(tx);
-    let ktx = bitcoinkernel::Transaction::new(&bytes).unwrap();
-    let script = bitcoinkernel::ScriptPubkey::new(prevout.script_pubkey.as_bytes()).unwrap();
-    let value = prevout.value.to_sat() as i64;
-    let outs = [bitcoinkernel::TxOut::new(&script, value)];
-    let data = bitcoinkernel::PrecomputedTransactionData::new(&ktx, &outs).unwrap();
-    let flags = Some(bitcoinkernel::VERIFY_ALL);
-    bitcoinkernel::verify(&script, Some(value), &ktx, 0, flags, &data).is_ok()
-}
 
 /// Checks a claim: Core accepts it, it pays the policy's destination everything but a fee
 /// within 10% of feerate × weight.
@@ -53,10 +28,6 @@ fn check(claim: &Claim) -> Amount {
     let diff = fee.to_sat().abs_diff(expected.to_sat());
     assert!(diff * 10 <= expected.to_sat(), "fee {fee} for weight {}", claim.tx.weight());
     fee
-}
-
-fn of_kind(claims: &[Claim], kind: ClaimKind) -> Vec<&Claim> {
-    claims.iter().filter(|c| c.kind == kind).collect()
 }
 
 /// An open channel where a paid b 3,000,000 sat and each side has an HTLC in flight.

@@ -4,44 +4,19 @@
 
 #[path = "../../channel/tests/common/mod.rs"]
 mod common;
+mod support;
 
-use bitcoin::consensus::serialize;
-use bitcoin::hashes::Hash;
-use bitcoin::{Amount, ScriptBuf, Transaction, TxOut, WPubkeyHash};
+use bitcoin::{Amount, ScriptBuf, Transaction};
 use common::*;
-use shandian_channel::{ChannelRecord, Command};
+use shandian_channel::Command;
 use shandian_monitor::{ChannelMonitor, Claim, ClaimKind, Close, SweepPolicy};
 use shandian_tx::{ChannelType, SpendPath, Sweep, SweepInput};
 use shandian_types::{BlockHeight, CltvExpiry, FeeratePerKw, Msat, PaymentPreimage};
+use support::*;
 
 const CONFIRMED: BlockHeight = BlockHeight(500);
 /// The channel harness's HTLCs expire at 1000.
 const EXPIRY: u32 = 1_000;
-
-fn policy() -> SweepPolicy {
-    SweepPolicy {
-        destination: ScriptBuf::new_p2wpkh(&WPubkeyHash::from_byte_array([0xaa; 20])),
-        feerate: FeeratePerKw(1_000),
-    }
-}
-
-/// The monitor a restarting node builds: from the stored record bytes, signer re-derived.
-fn monitor(side: &Side) -> ChannelMonitor {
-    let bytes = ChannelRecord::new(side.channel()).encode();
-    ChannelMonitor::from_record(&decode_record(&bytes).unwrap()).unwrap()
-}
-
-/// Bitcoin Core's verdict on input 0 of `tx` spending `prevout`.
-fn kernel_accepts(tx: &Transaction, prevout: &TxOut) -> bool {
-    let bytes = serialize(tx);
-    let ktx = bitcoinkernel::Transaction::new(&bytes).unwrap();
-    let script = bitcoinkernel::ScriptPubkey::new(prevout.script_pubkey.as_bytes()).unwrap();
-    let value = prevout.value.to_sat() as i64;
-    let outs = [bitcoinkernel::TxOut::new(&script, value)];
-    let data = bitcoinkernel::PrecomputedTransactionData::new(&ktx, &outs).unwrap();
-    let flags = Some(bitcoinkernel::VERIFY_ALL);
-    bitcoinkernel::verify(&script, Some(value), &ktx, 0, flags, &data).is_ok()
-}
 
 /// Core accepts the claim; it pays the destination all but a fee within 10% of
 /// feerate × weight.
@@ -55,10 +30,6 @@ fn check(claim: &Claim) {
     let expected = policy().feerate.fee_for_weight(claim.tx.weight());
     let diff = fee.to_sat().abs_diff(expected.to_sat());
     assert!(diff * 10 <= expected.to_sat(), "fee {fee} for weight {}", claim.tx.weight());
-}
-
-fn of_kind(claims: &[Claim], kind: ClaimKind) -> Vec<&Claim> {
-    claims.iter().filter(|c| c.kind == kind).collect()
 }
 
 /// A paid b 3,000,000 sat; a offered 50,000 sat (id 1), b offered 40,000 sat; committed both

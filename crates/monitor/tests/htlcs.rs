@@ -3,19 +3,16 @@
 
 #[path = "../../channel/tests/common/mod.rs"]
 mod common;
+mod support;
 
 use bitcoin::absolute::LockTime;
 use bitcoin::transaction::Version;
 use bitcoin::{OutPoint, ScriptBuf, Sequence, Transaction, TxIn, Witness};
 use common::*;
-use shandian_channel::{ChannelRecord, Command};
+use shandian_channel::Command;
 use shandian_monitor::{ChannelMonitor, Close};
 use shandian_types::{Msat, PaymentPreimage};
-
-fn monitor(side: &Side) -> ChannelMonitor {
-    let bytes = ChannelRecord::new(side.channel()).encode();
-    ChannelMonitor::from_record(&decode_record(&bytes).unwrap()).unwrap()
-}
+use support::*;
 
 /// A paid b 3,000,000 sat; a offered a 50,000 sat HTLC (id 1; the payment was id 0) and a 100 sat
 /// one (id 2,
