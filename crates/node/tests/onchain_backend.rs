@@ -282,3 +282,44 @@ async fn a_broadcast_the_backend_missed_is_rebroadcast_on_the_next_block() {
     assert_eq!(backend.sync().await.unwrap().height, BlockHeight(103));
     assert_eq!(backend.confirmations(&funding.txid()).await, Some(1));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_payment_the_chain_forgot_is_broadcast_again_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let chain_dir = dir.path().join("chain");
+    let node_dir = dir.path().join("node");
+    let chain = RegtestChain::open(&chain_dir).unwrap();
+    let (backend, stop) = start(&chain, &node_dir).await;
+    let address = backend.new_address().await.unwrap();
+    mine(&backend, 101, &address.script_pubkey()).await;
+    let to = bitcoin::Address::from_script(&foreign_script(), Network::Regtest).unwrap();
+    let txid = backend.send_to_address(to, Amount::from_sat(100_000)).await.unwrap();
+    assert!(chain.mempool_txids().contains(&txid));
+
+    // Both stop; the chain comes back without its mempool (as a restarted bitcoind without
+    // mempool.dat, or one that evicted the transaction).
+    stop.send_replace(true);
+    drop(backend);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    // The stopped backend's task lets go of the chain when it ends.
+    while Arc::strong_count(&chain) > 1 {
+        assert!(std::time::Instant::now() < deadline, "the backend never let go of the chain");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    drop(chain);
+    std::fs::remove_file(chain_dir.join("mempool.dat")).unwrap();
+    let chain = RegtestChain::open(&chain_dir).unwrap();
+    assert!(chain.mempool_txids().is_empty());
+
+    // The restarted node rebroadcasts its unconfirmed payment on the next block; it confirms.
+    let (backend, _stop) = start(&chain, &node_dir).await;
+    mine(&backend, 1, &foreign_script()).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !chain.mempool_txids().contains(&txid) {
+        assert!(std::time::Instant::now() < deadline, "the payment was never rebroadcast");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let height = mine(&backend, 1, &foreign_script()).await;
+    let info = chain.transaction(&txid).expect("the payment is on chain");
+    assert_eq!(info.block.map(|b| b.height), Some(height.0));
+}

@@ -185,6 +185,16 @@ impl Wallet {
         self.inner.list_unspent().map(|u| (u.outpoint, u.txout.value)).collect()
     }
 
+    /// The wallet's transactions not yet confirmed (its own, and payments to it seen in the
+    /// mempool): what a restarted node broadcasts again until they confirm.
+    pub fn unconfirmed_transactions(&self) -> Vec<bitcoin::Transaction> {
+        self.inner
+            .transactions()
+            .filter(|t| !t.chain_position.is_confirmed())
+            .map(|t| t.tx_node.tx.as_ref().clone())
+            .collect()
+    }
+
     /// Confirmation height of a wallet transaction; `None` if unconfirmed or unknown.
     pub fn confirmation_height(&self, txid: Txid) -> Option<BlockHeight> {
         let tx = self.inner.get_tx(txid)?;

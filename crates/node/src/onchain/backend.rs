@@ -120,6 +120,11 @@ impl ChainBackend {
         );
         actor.catch_up().await;
         let (commands, receiver) = mpsc::unbounded_channel();
+        // What was broadcast before a restart may have left the mempools since (a restarted
+        // backend, eviction): rebroadcast every unconfirmed wallet transaction until it confirms.
+        for tx in wallet.lock().await.unconfirmed_transactions() {
+            let _ = commands.send(Command::Track(Box::new(tx)));
+        }
         let wake = regtest.as_ref().map(|c| c.subscribe_tip());
         tokio::spawn(actor.run(receiver, shutdown, wake, POLL_INTERVAL));
         let inner = Inner { source, broadcaster, fees, wallet, commands, best, network, regtest };
