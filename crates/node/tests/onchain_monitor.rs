@@ -6,24 +6,22 @@
 #[path = "../../channel/tests/common/mod.rs"]
 mod common;
 
-use std::collections::{BTreeMap, VecDeque};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use bitcoin::hashes::Hash;
-use bitcoin::{Amount, Network, ScriptBuf, Transaction, WScriptHash};
-use common::{config, execute, request, signer, Side, NODE_SEED};
+use bitcoin::{Amount, Network, ScriptBuf, WScriptHash};
+use common::{Pair, Side, NODE_SEED};
 use shandian_channel::NewHtlc;
-use shandian_channel::{
-    Action, ChainEvent as ChannelChainEvent, Channel, ChannelRecord, CloseReason, Command, Event,
-};
+use shandian_channel::{Channel, ChannelRecord, CloseReason, Command};
 use shandian_node::onchain::{
     record_closed_channel, ChainBackend, ChainConfig, ClosedChannel, MonitorHandle, MonitorStatus,
 };
 use shandian_node::store::{ClaimStatus, OnchainOutcome, Store};
 use shandian_regtest::RegtestChain;
 use shandian_types::{BlockHeight, CltvExpiry, Msat, PaymentPreimage};
-use shandian_wire::{Message, OnionPacket, ONION_PACKET_LEN};
+use shandian_wire::{OnionPacket, ONION_PACKET_LEN};
 use tokio::sync::watch;
 
 const PUSH_MSAT: u64 = 2_000_000_000; // 2,000,000 sat to the peer at open
@@ -32,41 +30,13 @@ fn foreign_script() -> ScriptBuf {
     ScriptBuf::new_p2wsh(&WScriptHash::from_byte_array([7; 32]))
 }
 
-fn side(channel: Channel) -> Side {
-    Side {
-        channel: Some(channel),
-        inbox: VecDeque::new(),
-        record: None,
-        events: Vec::new(),
-        broadcasts: Vec::new(),
-        preimages: BTreeMap::new(),
-    }
-}
-
-/// Delivers messages both ways until both inboxes are empty.
-fn run(a: &mut Side, b: &mut Side) {
-    loop {
-        let (me, peer) = if !a.inbox.is_empty() {
-            (&mut *a, &mut *b)
-        } else if !b.inbox.is_empty() {
-            (&mut *b, &mut *a)
-        } else {
-            return;
-        };
-        let message = me.inbox.pop_front().unwrap();
-        let (channel, actions) = me.take().handle_message(&message);
-        me.channel = Some(channel);
-        execute(me, &mut peer.inbox, actions);
-    }
-}
-
 struct Node {
     chain: ChainBackend,
     monitor: MonitorHandle,
     stop: watch::Sender<bool>,
 }
 
-async fn start(chain: &Arc<RegtestChain>, dir: &std::path::Path) -> Node {
+async fn start(chain: &Arc<RegtestChain>, dir: &Path) -> Node {
     let (stop, shutdown) = watch::channel(false);
     let config = ChainConfig::Embedded(Arc::clone(chain));
     let backend = ChainBackend::start(config, dir, &NODE_SEED, Network::Regtest, shutdown.clone())
@@ -99,61 +69,62 @@ async fn status_until(node: &Node, ok: impl Fn(&MonitorStatus) -> bool) -> Monit
     panic!("monitor never got there: {:?}", node.monitor.status().await);
 }
 
-/// Opens a channel a → b (a funds it from `node`'s wallet, pushing to b) and confirms it.
-async fn open_channel(node: &Node) -> (Side, Side, Transaction, Amount) {
-    let (a, out) = Channel::open(config(1), signer(1), &request(false, Msat(PUSH_MSAT))).unwrap();
-    let Some(Action::Send(Message::OpenChannel(open))) = out.first() else { panic!("open") };
-    let (b, out_b) = Channel::accept(config(2), signer(2), open).unwrap();
-    let (mut a, mut b) = (side(a), side(b));
-    execute(&mut b, &mut a.inbox, out_b);
-    run(&mut a, &mut b);
-    let Some(Event::FundingNeeded { script_pubkey, amount, .. }) = a.events.last().cloned() else {
-        panic!("funding needed: {:?}", a.events)
-    };
+/// A node on a fresh embedded chain whose wallet holds two mature coinbases.
+async fn funded_node(dir: &Path) -> (Arc<RegtestChain>, PathBuf, Node) {
+    let chain = RegtestChain::open(dir.join("chain")).unwrap();
+    let node_dir = dir.join("node");
+    let node = start(&chain, &node_dir).await;
+    let address = node.chain.new_address().await.unwrap();
+    mine(&node, 101, &address.script_pubkey()).await;
+    (chain, node_dir, node)
+}
+
+/// Opens a channel a → b (a funds it from `node`'s wallet, pushing to b) and confirms it;
+/// the funding fee.
+async fn open_channel(node: &Node) -> (Pair, Amount) {
+    let (mut pair, script_pubkey, amount) = Pair::negotiate(false, Msat(PUSH_MSAT), |_, _| {});
     let funding = node.chain.fund(script_pubkey, amount).await.unwrap();
-    let (channel, actions) =
-        a.take().handle_command(Command::FundingTransaction(funding.tx.clone()));
-    a.channel = Some(channel);
-    execute(&mut a, &mut b.inbox, actions.unwrap());
-    run(&mut a, &mut b);
-    assert_eq!(a.broadcasts.first(), Some(&funding.tx));
+    pair.fund(funding.tx.clone());
     node.chain.broadcast(funding.tx.clone()).await.unwrap();
     mine(node, 3, &foreign_script()).await;
-    let (tx, height, index) = node.chain.transaction_position(funding.txid()).await.unwrap();
-    let event = ChannelChainEvent::FundingConfirmed {
-        tx,
-        block_height: height.0,
-        tx_index: index,
-        depth: 3,
-    };
-    for to_a in [true, false] {
-        let (me, peer) = if to_a { (&mut a, &mut b) } else { (&mut b, &mut a) };
-        let (channel, actions) = me.take().handle_chain_event(&event);
-        me.channel = Some(channel);
-        execute(me, &mut peer.inbox, actions);
+    let (_, height, index) = node.chain.transaction_position(funding.txid()).await.unwrap();
+    pair.confirm_at(height.0, index, 3);
+    assert!(matches!(pair.a.channel(), Channel::Normal(_)));
+    (pair, funding.fee)
+}
+
+/// An HTLC of `amount_msat` for preimage `[tag; 32]`, expiring at `expiry`.
+fn htlc(amount_msat: u64, tag: u8, expiry: u32) -> NewHtlc {
+    NewHtlc {
+        amount: Msat(amount_msat),
+        payment_hash: PaymentPreimage([tag; 32]).hash(),
+        cltv_expiry: CltvExpiry(expiry),
+        onion: OnionPacket::new([0; ONION_PACKET_LEN]),
+        blinding_point: None,
     }
-    run(&mut a, &mut b);
-    assert!(matches!(a.channel(), Channel::Normal(_)));
-    (a, b, funding.tx, funding.fee)
+}
+
+/// `from_a`'s side offers `htlc` and both sides commit to it.
+fn offer_and_commit(pair: &mut Pair, from_a: bool, htlc: NewHtlc) {
+    pair.command(from_a, Command::AddHtlc(htlc)).unwrap();
+    pair.command(from_a, Command::Commit).unwrap();
+    pair.run();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn force_close_sweeps_to_local_after_the_delay_across_a_restart() {
     let dir = tempfile::tempdir().unwrap();
-    let chain = RegtestChain::open(dir.path().join("chain")).unwrap();
-    let node_dir = dir.path().join("node");
-    let node = start(&chain, &node_dir).await;
-    let address = node.chain.new_address().await.unwrap();
-    mine(&node, 101, &address.script_pubkey()).await;
+    let (chain, node_dir, node) = funded_node(dir.path()).await;
     let before = node.chain.balance().await.total();
 
-    let (a, _b, funding_tx, funding_fee) = open_channel(&node).await;
+    let (pair, funding_fee) = open_channel(&node).await;
+    let (a, funding_tx) = (&pair.a, &pair.funding_tx);
 
     // Force close: our latest commitment goes out; the close is recorded for the monitor in
     // the store transaction that would persist it, then handed over.
     let funded = a.channel().funded().unwrap();
     let (commitment, _) = funded.holder_commitment_txs().unwrap();
-    let closed = hand_over(&node, &node_dir, &a, CloseReason::LocalForceClose);
+    let closed = hand_over(&node, &node_dir, &pair.a, CloseReason::LocalForceClose);
     node.chain.broadcast(commitment.clone()).await.unwrap();
     let confirmed = mine(&node, 1, &foreign_script()).await;
 
@@ -203,7 +174,7 @@ async fn force_close_sweeps_to_local_after_the_delay_across_a_restart() {
 }
 
 /// Records `a`'s channel as closed for the monitor, as the channel manager does.
-fn hand_over(node: &Node, dir: &std::path::Path, a: &Side, reason: CloseReason) -> ClosedChannel {
+fn hand_over(node: &Node, dir: &Path, a: &Side, reason: CloseReason) -> ClosedChannel {
     let funded = a.channel().funded().unwrap();
     let closed = ClosedChannel::new(
         funded.setup().channel_id,
@@ -220,31 +191,15 @@ fn hand_over(node: &Node, dir: &std::path::Path, a: &Side, reason: CloseReason) 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revoked_commitment_on_chain_is_punished_and_the_wallet_gets_everything() {
     let dir = tempfile::tempdir().unwrap();
-    let chain = RegtestChain::open(dir.path().join("chain")).unwrap();
-    let node_dir = dir.path().join("node");
-    let node = start(&chain, &node_dir).await;
-    let address = node.chain.new_address().await.unwrap();
-    mine(&node, 101, &address.script_pubkey()).await;
+    let (_chain, node_dir, node) = funded_node(dir.path()).await;
     let before = node.chain.balance().await.total();
-    let (mut a, mut b, funding_tx, funding_fee) = open_channel(&node).await;
+    let (mut pair, funding_fee) = open_channel(&node).await;
 
     // b keeps its first commitment (2,000,000 sat to itself), then the state moves on: a
     // offers an HTLC and b revokes that commitment.
-    let (revoked, _) = b.channel().funded().unwrap().holder_commitment_txs().unwrap();
-    let htlc = NewHtlc {
-        amount: Msat(10_000_000),
-        payment_hash: PaymentPreimage([3; 32]).hash(),
-        cltv_expiry: CltvExpiry(1_000),
-        onion: OnionPacket::new([0; ONION_PACKET_LEN]),
-        blinding_point: None,
-    };
-    for command in [Command::AddHtlc(htlc), Command::Commit] {
-        let (channel, actions) = a.take().handle_command(command);
-        a.channel = Some(channel);
-        execute(&mut a, &mut b.inbox, actions.unwrap());
-        run(&mut a, &mut b);
-    }
-    let closed = hand_over(&node, &node_dir, &a, CloseReason::FundingSpent);
+    let (revoked, _) = pair.b.channel().funded().unwrap().holder_commitment_txs().unwrap();
+    offer_and_commit(&mut pair, true, htlc(10_000_000, 3, 1_000));
+    let closed = hand_over(&node, &node_dir, &pair.a, CloseReason::FundingSpent);
 
     // b cheats: Core's rules accept the old commitment (its signatures are valid).
     node.chain.broadcast(revoked.clone()).await.unwrap();
@@ -267,8 +222,8 @@ async fn a_revoked_commitment_on_chain_is_punished_and_the_wallet_gets_everythin
     // The honest side takes everything: the channel's whole value (b's balance included)
     // comes back, minus the revoked commitment's fee and the claims' fees.
     let claimed: Amount = status.claims.iter().map(|c| c.amount).sum();
-    let vout = a.channel().funded().unwrap().setup().funding.outpoint.vout as usize;
-    let channel_value = funding_tx.output[vout].value;
+    let vout = pair.a.channel().funded().unwrap().setup().funding.outpoint.vout as usize;
+    let channel_value = pair.funding_tx.output[vout].value;
     let commitment_fee = channel_value - revoked.output.iter().map(|o| o.value).sum();
     let claim_fees = channel_value - commitment_fee - claimed;
     assert!(claim_fees < Amount::from_sat(4_000), "{claim_fees}");
@@ -280,32 +235,17 @@ async fn a_revoked_commitment_on_chain_is_punished_and_the_wallet_gets_everythin
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_offered_htlc_comes_back_by_timeout_and_its_output_after_the_delay() {
     let dir = tempfile::tempdir().unwrap();
-    let chain = RegtestChain::open(dir.path().join("chain")).unwrap();
-    let node_dir = dir.path().join("node");
-    let node = start(&chain, &node_dir).await;
-    let address = node.chain.new_address().await.unwrap();
-    mine(&node, 101, &address.script_pubkey()).await;
+    let (_chain, node_dir, node) = funded_node(dir.path()).await;
     let before = node.chain.balance().await.total();
-    let (mut a, mut b, funding_tx, funding_fee) = open_channel(&node).await;
+    let (mut pair, funding_fee) = open_channel(&node).await;
 
     // a offers b a 500,000 sat HTLC expiring 20 blocks from now; both sides commit to it.
     let expiry = node.chain.best_block().await.height.0 + 20;
-    let htlc = NewHtlc {
-        amount: Msat(500_000_000),
-        payment_hash: PaymentPreimage([4; 32]).hash(),
-        cltv_expiry: CltvExpiry(expiry),
-        onion: OnionPacket::new([0; ONION_PACKET_LEN]),
-        blinding_point: None,
-    };
-    for command in [Command::AddHtlc(htlc), Command::Commit] {
-        let (channel, actions) = a.take().handle_command(command);
-        a.channel = Some(channel);
-        execute(&mut a, &mut b.inbox, actions.unwrap());
-        run(&mut a, &mut b);
-    }
-    let (commitment, htlc_txs) = a.channel().funded().unwrap().holder_commitment_txs().unwrap();
+    offer_and_commit(&mut pair, true, htlc(500_000_000, 4, expiry));
+    let (commitment, htlc_txs) =
+        pair.a.channel().funded().unwrap().holder_commitment_txs().unwrap();
     assert_eq!(htlc_txs.len(), 1);
-    let closed = hand_over(&node, &node_dir, &a, CloseReason::LocalForceClose);
+    let closed = hand_over(&node, &node_dir, &pair.a, CloseReason::LocalForceClose);
     node.chain.broadcast(commitment.clone()).await.unwrap();
     let confirmed = mine(&node, 1, &foreign_script()).await;
     let status = status_until(&node, |s| s.claims.len() == 2).await;
@@ -349,9 +289,9 @@ async fn an_offered_htlc_comes_back_by_timeout_and_its_output_after_the_delay() 
 
     // Lost: the push, the funding fee, the commitment fee, the HTLC-timeout's own fee and
     // the two sweeps' fees.
-    let vout = a.channel().funded().unwrap().setup().funding.outpoint.vout as usize;
+    let vout = pair.a.channel().funded().unwrap().setup().funding.outpoint.vout as usize;
     let commitment_fee =
-        funding_tx.output[vout].value - commitment.output.iter().map(|o| o.value).sum();
+        pair.funding_tx.output[vout].value - commitment.output.iter().map(|o| o.value).sum();
     let htlc_output = commitment.output.iter().find(|o| o.value == Amount::from_sat(500_000));
     let htlc_tx_fee = htlc_output.unwrap().value - htlc_txs[0].output[0].value;
     let claimed = |kind: &str| status.claims.iter().find(|c| c.kind == kind).unwrap().amount;
@@ -371,39 +311,18 @@ async fn an_offered_htlc_comes_back_by_timeout_and_its_output_after_the_delay() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revoked_htlc_transaction_that_wins_the_race_is_punished_too() {
     let dir = tempfile::tempdir().unwrap();
-    let chain = RegtestChain::open(dir.path().join("chain")).unwrap();
-    let node_dir = dir.path().join("node");
-    let node = start(&chain, &node_dir).await;
-    let address = node.chain.new_address().await.unwrap();
-    mine(&node, 101, &address.script_pubkey()).await;
+    let (_chain, node_dir, node) = funded_node(dir.path()).await;
     let before = node.chain.balance().await.total();
-    let (mut a, mut b, funding_tx, funding_fee) = open_channel(&node).await;
+    let (mut pair, funding_fee) = open_channel(&node).await;
 
     // b offers a an HTLC that can time out at once, both commit; b keeps that state.
     let expiry = node.chain.best_block().await.height.0;
-    let offer = |amount: u64, expiry: u32, tag: u8| NewHtlc {
-        amount: Msat(amount),
-        payment_hash: PaymentPreimage([tag; 32]).hash(),
-        cltv_expiry: CltvExpiry(expiry),
-        onion: OnionPacket::new([0; ONION_PACKET_LEN]),
-        blinding_point: None,
-    };
-    for command in [Command::AddHtlc(offer(300_000_000, expiry, 5)), Command::Commit] {
-        let (channel, actions) = b.take().handle_command(command);
-        b.channel = Some(channel);
-        execute(&mut b, &mut a.inbox, actions.unwrap());
-        run(&mut a, &mut b);
-    }
-    let (revoked, htlc_txs) = b.channel().funded().unwrap().holder_commitment_txs().unwrap();
+    offer_and_commit(&mut pair, false, htlc(300_000_000, 5, expiry));
+    let (revoked, htlc_txs) = pair.b.channel().funded().unwrap().holder_commitment_txs().unwrap();
     let [timeout] = &htlc_txs[..] else { panic!("b's HTLC-timeout") };
     // The state moves on: b's commitment above is revoked.
-    for command in [Command::AddHtlc(offer(10_000_000, 1_000, 6)), Command::Commit] {
-        let (channel, actions) = a.take().handle_command(command);
-        a.channel = Some(channel);
-        execute(&mut a, &mut b.inbox, actions.unwrap());
-        run(&mut a, &mut b);
-    }
-    hand_over(&node, &node_dir, &a, CloseReason::FundingSpent);
+    offer_and_commit(&mut pair, true, htlc(10_000_000, 6, 1_000));
+    hand_over(&node, &node_dir, &pair.a, CloseReason::FundingSpent);
 
     // b cheats with the commitment and its HTLC-timeout in the same block: a's justice on
     // the HTLC output is too late, so a takes the HTLC-timeout's output instead (b's own
@@ -429,8 +348,8 @@ async fn a_revoked_htlc_transaction_that_wins_the_race_is_punished_too() {
     // Everything in the channel came back but fees (the commitment's, the HTLC-timeout's
     // and the three claims').
     let claimed: Amount = confirmed.iter().map(|c| c.amount).sum();
-    let vout = a.channel().funded().unwrap().setup().funding.outpoint.vout as usize;
-    let channel_value = funding_tx.output[vout].value;
+    let vout = pair.a.channel().funded().unwrap().setup().funding.outpoint.vout as usize;
+    let channel_value = pair.funding_tx.output[vout].value;
     let after = node.chain.balance().await.total();
     assert_eq!(after, before - funding_fee - channel_value + claimed);
     assert!(channel_value - claimed < Amount::from_sat(12_000), "{}", channel_value - claimed);
@@ -439,14 +358,10 @@ async fn a_revoked_htlc_transaction_that_wins_the_race_is_punished_too() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_force_close_confirmed_while_the_node_was_down_for_days_is_still_swept() {
     let dir = tempfile::tempdir().unwrap();
-    let chain = RegtestChain::open(dir.path().join("chain")).unwrap();
-    let node_dir = dir.path().join("node");
-    let node = start(&chain, &node_dir).await;
-    let address = node.chain.new_address().await.unwrap();
-    mine(&node, 101, &address.script_pubkey()).await;
-    let (a, _b, _, _) = open_channel(&node).await;
-    let (commitment, _) = a.channel().funded().unwrap().holder_commitment_txs().unwrap();
-    hand_over(&node, &node_dir, &a, CloseReason::LocalForceClose);
+    let (chain, node_dir, node) = funded_node(dir.path()).await;
+    let (pair, _) = open_channel(&node).await;
+    let (commitment, _) = pair.a.channel().funded().unwrap().holder_commitment_txs().unwrap();
+    hand_over(&node, &node_dir, &pair.a, CloseReason::LocalForceClose);
     node.chain.broadcast(commitment.clone()).await.unwrap();
 
     // The node goes down; the commitment confirms and 300 more blocks pass (beyond what the
@@ -482,12 +397,9 @@ async fn a_force_close_confirmed_while_the_node_was_down_for_days_is_still_swept
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_close_recorded_but_never_handed_over_is_picked_up_from_the_store() {
     let dir = tempfile::tempdir().unwrap();
-    let chain = RegtestChain::open(dir.path().join("chain")).unwrap();
-    let node_dir = dir.path().join("node");
-    let node = start(&chain, &node_dir).await;
-    let address = node.chain.new_address().await.unwrap();
-    mine(&node, 101, &address.script_pubkey()).await;
-    let (a, _b, _, _) = open_channel(&node).await;
+    let (_chain, node_dir, node) = funded_node(dir.path()).await;
+    let (pair, _) = open_channel(&node).await;
+    let a = &pair.a;
     let funded = a.channel().funded().unwrap();
     let (commitment, _) = funded.holder_commitment_txs().unwrap();
     let closed = ClosedChannel::new(

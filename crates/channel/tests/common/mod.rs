@@ -180,6 +180,19 @@ impl Pair {
         push: Msat,
         tweak: impl Fn(bool, &mut ChannelConfig),
     ) -> Pair {
+        let (mut pair, script_pubkey, amount) = Pair::negotiate(anchors, push, tweak);
+        pair.fund(funding_tx(script_pubkey, amount));
+        pair
+    }
+
+    /// Negotiates a channel from `a` (funder) to `b` up to `FundingNeeded`: returns the pair
+    /// with the funding output's script and amount, for the caller to build the funding
+    /// transaction ([`Pair::fund`]).
+    pub fn negotiate(
+        anchors: bool,
+        push: Msat,
+        tweak: impl Fn(bool, &mut ChannelConfig),
+    ) -> (Pair, ScriptBuf, Amount) {
         let (keys_a, keys_b) = (signer(1), signer(2));
         let (mut config_a, mut config_b) = (config(1), config(2));
         tweak(true, &mut config_a);
@@ -200,11 +213,15 @@ impl Pair {
         else {
             panic!("funding needed")
         };
-        pair.funding_tx = funding_tx(script_pubkey, amount);
-        pair.command(true, Command::FundingTransaction(pair.funding_tx.clone())).unwrap();
-        pair.run();
-        assert_eq!(pair.a.broadcasts.first(), Some(&pair.funding_tx));
-        pair
+        (pair, script_pubkey, amount)
+    }
+
+    /// Hands `a` its funding transaction; both sides exchange signatures and `a` broadcasts it.
+    pub fn fund(&mut self, tx: Transaction) {
+        self.funding_tx = tx;
+        self.command(true, Command::FundingTransaction(self.funding_tx.clone())).unwrap();
+        self.run();
+        assert_eq!(self.a.broadcasts.first(), Some(&self.funding_tx));
     }
 
     /// Opens and confirms: both sides reach `Normal`.
@@ -217,10 +234,16 @@ impl Pair {
     }
 
     pub fn confirm(&mut self, depth: u32) {
+        self.confirm_at(100, 1, depth);
+    }
+
+    /// Tells both sides the funding transaction is `depth` deep, at `block_height`, index
+    /// `tx_index`.
+    pub fn confirm_at(&mut self, block_height: u32, tx_index: u32, depth: u32) {
         let event = ChainEvent::FundingConfirmed {
             tx: self.funding_tx.clone(),
-            block_height: 100,
-            tx_index: 1,
+            block_height,
+            tx_index,
             depth,
         };
         for to_a in [true, false] {
