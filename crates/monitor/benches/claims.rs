@@ -2,21 +2,15 @@
 
 #[path = "../../channel/tests/common/mod.rs"]
 mod common;
+#[path = "../tests/support/mod.rs"]
+mod support;
 
-use bitcoin::hashes::Hash;
-use bitcoin::{ScriptBuf, WPubkeyHash};
 use common::{Pair, Side};
 use criterion::{criterion_group, criterion_main, Criterion};
 use shandian_channel::Command;
-use shandian_monitor::{ChannelMonitor, SweepPolicy};
-use shandian_types::{BlockHeight, FeeratePerKw, Msat};
-
-fn policy() -> SweepPolicy {
-    SweepPolicy {
-        destination: ScriptBuf::new_p2wpkh(&WPubkeyHash::from_byte_array([0xaa; 20])),
-        feerate: FeeratePerKw(1_000),
-    }
-}
+use shandian_monitor::ChannelMonitor;
+use shandian_types::{BlockHeight, Msat};
+use support::policy;
 
 fn monitor(side: &Side) -> ChannelMonitor {
     ChannelMonitor::new(side.channel().funded().unwrap().clone())

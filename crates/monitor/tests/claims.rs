@@ -8,27 +8,12 @@ mod support;
 use bitcoin::{Amount, Sequence, Transaction, TxOut};
 use common::*;
 use shandian_channel::Command;
-use shandian_monitor::{ChannelMonitor, Claim, ClaimKind, Close, Error, SweepPolicy};
+use shandian_monitor::{ChannelMonitor, ClaimKind, Close, Error, SweepPolicy};
 use shandian_tx::commitment::ANCHOR_OUTPUT_VALUE;
 use shandian_types::{BlockHeight, FeeratePerKw, Msat};
 use support::*;
 
 const CONFIRMED: BlockHeight = BlockHeight(500);
-
-/// Checks a claim: Core accepts it, it pays the policy's destination everything but a fee
-/// within 10% of feerate × weight.
-fn check(claim: &Claim) -> Amount {
-    kernel_verify(&claim.tx, std::slice::from_ref(&claim.prevout));
-    assert_eq!(claim.tx.input.len(), 1);
-    assert_eq!(claim.tx.input[0].previous_output, claim.spends);
-    let [output] = claim.tx.output.as_slice() else { panic!("one output") };
-    assert_eq!(output.script_pubkey, policy().destination);
-    let fee = claim.prevout.value - output.value;
-    let expected = policy().feerate.fee_for_weight(claim.tx.weight());
-    let diff = fee.to_sat().abs_diff(expected.to_sat());
-    assert!(diff * 10 <= expected.to_sat(), "fee {fee} for weight {}", claim.tx.weight());
-    fee
-}
 
 /// An open channel where a paid b 3,000,000 sat and each side has an HTLC in flight.
 fn busy_pair(anchors: bool) -> Pair {

@@ -9,7 +9,7 @@ mod support;
 use bitcoin::{Amount, ScriptBuf, Transaction};
 use common::*;
 use shandian_channel::Command;
-use shandian_monitor::{ChannelMonitor, Claim, ClaimKind, Close, SweepPolicy};
+use shandian_monitor::{ChannelMonitor, ClaimKind, Close, SweepPolicy};
 use shandian_tx::{ChannelType, SpendPath, Sweep, SweepInput};
 use shandian_types::{BlockHeight, CltvExpiry, FeeratePerKw, Msat, PaymentPreimage};
 use support::*;
@@ -17,20 +17,6 @@ use support::*;
 const CONFIRMED: BlockHeight = BlockHeight(500);
 /// The channel harness's HTLCs expire at 1000.
 const EXPIRY: u32 = 1_000;
-
-/// Core accepts the claim; it pays the destination all but a fee within 10% of
-/// feerate × weight.
-fn check(claim: &Claim) {
-    kernel_verify(&claim.tx, std::slice::from_ref(&claim.prevout));
-    assert_eq!(claim.tx.input.len(), 1);
-    assert_eq!(claim.tx.input[0].previous_output, claim.spends);
-    let [output] = claim.tx.output.as_slice() else { panic!("one output") };
-    assert_eq!(output.script_pubkey, policy().destination);
-    let fee = claim.prevout.value - output.value;
-    let expected = policy().feerate.fee_for_weight(claim.tx.weight());
-    let diff = fee.to_sat().abs_diff(expected.to_sat());
-    assert!(diff * 10 <= expected.to_sat(), "fee {fee} for weight {}", claim.tx.weight());
-}
 
 /// A paid b 3,000,000 sat; a offered 50,000 sat (id 1), b offered 40,000 sat; committed both
 /// ways. Then a fulfils b's HTLC without committing: b's commitment still carries it and a

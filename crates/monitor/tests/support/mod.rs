@@ -5,12 +5,12 @@
 
 use bitcoin::consensus::serialize;
 use bitcoin::hashes::Hash;
-use bitcoin::{ScriptBuf, Transaction, TxOut, WPubkeyHash};
+use bitcoin::{Amount, ScriptBuf, Transaction, TxOut, WPubkeyHash};
 use shandian_channel::ChannelRecord;
 use shandian_monitor::{ChannelMonitor, Claim, ClaimKind, SweepPolicy};
 use shandian_types::FeeratePerKw;
 
-use crate::common::{decode_record, Side};
+use crate::common::{decode_record, kernel_verify, Side};
 
 /// Claims pay a fixed test script at 1,000 sat/kw.
 pub fn policy() -> SweepPolicy {
@@ -41,4 +41,19 @@ pub fn kernel_accepts(tx: &Transaction, prevout: &TxOut) -> bool {
 /// The claims of one kind.
 pub fn of_kind(claims: &[Claim], kind: ClaimKind) -> Vec<&Claim> {
     claims.iter().filter(|c| c.kind == kind).collect()
+}
+
+/// Checks a one-input claim: Core accepts it, and it pays the policy's destination everything
+/// but a fee within 10% of feerate × weight, which it returns.
+pub fn check(claim: &Claim) -> Amount {
+    kernel_verify(&claim.tx, std::slice::from_ref(&claim.prevout));
+    assert_eq!(claim.tx.input.len(), 1);
+    assert_eq!(claim.tx.input[0].previous_output, claim.spends);
+    let [output] = claim.tx.output.as_slice() else { panic!("one output") };
+    assert_eq!(output.script_pubkey, policy().destination);
+    let fee = claim.prevout.value - output.value;
+    let expected = policy().feerate.fee_for_weight(claim.tx.weight());
+    let diff = fee.to_sat().abs_diff(expected.to_sat());
+    assert!(diff * 10 <= expected.to_sat(), "fee {fee} for weight {}", claim.tx.weight());
+    fee
 }
