@@ -26,6 +26,25 @@ impl Handler {
     fn lock(&self) -> std::sync::MutexGuard<'_, PaymentsState> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
+
+    /// An HTLC we offered will never be settled by the peer (forgotten, or ended on chain):
+    /// a forward fails upstream with our own `failure`, our payment's attempt fails.
+    fn offered_htlc_gone(
+        &mut self,
+        ops: &mut dyn ChannelOps,
+        channel_id: &ChannelId,
+        htlc_id: u64,
+        failure: FailureMessage,
+    ) -> Result<(), StoreError> {
+        let mut state = self.lock();
+        let key = (*channel_id, htlc_id);
+        match state.forwards_out.get(&key).copied() {
+            Some(incoming) => {
+                forward_failed(&mut state, ops, key, incoming, UpstreamFailure::Own(failure))
+            }
+            None => outgoing::failed(&mut state, ops, key, None),
+        }
+    }
 }
 
 impl HtlcHandler for Handler {
@@ -90,17 +109,8 @@ impl HtlcHandler for Handler {
         channel_id: &ChannelId,
         htlc_id: u64,
     ) -> Result<(), StoreError> {
-        let mut state = self.lock();
-        let key = (*channel_id, htlc_id);
-        match state.forwards_out.get(&key).copied() {
-            Some(incoming) => {
-                let failure = UpstreamFailure::Own(FailureMessage::TemporaryChannelFailure {
-                    channel_update: Vec::new(),
-                });
-                forward_failed(&mut state, ops, key, incoming, failure)
-            }
-            None => outgoing::failed(&mut state, ops, key, None),
-        }
+        let failure = FailureMessage::TemporaryChannelFailure { channel_update: Vec::new() };
+        self.offered_htlc_gone(ops, channel_id, htlc_id, failure)
     }
 
     fn htlc_resolved_on_chain(
@@ -110,23 +120,18 @@ impl HtlcHandler for Handler {
         htlc_id: u64,
         outcome: OnchainOutcome,
     ) -> Result<(), StoreError> {
-        let mut state = self.lock();
-        let key = (*channel_id, htlc_id);
-        let forward = state.forwards_out.get(&key).copied();
         tracing::info!(channel = %channel_id, htlc_id, ?outcome, "offered HTLC resolved on chain");
-        match (outcome, forward) {
-            (OnchainOutcome::Fulfilled(preimage), Some(incoming)) => {
-                forward_fulfilled(&mut state, ops, key, incoming, preimage)
+        match outcome {
+            OnchainOutcome::Fulfilled(preimage) => {
+                self.htlc_fulfilled(ops, channel_id, htlc_id, preimage)
             }
-            (OnchainOutcome::Fulfilled(preimage), None) => {
-                outgoing::fulfilled(&mut state, ops, key, preimage)
-            }
-            (OnchainOutcome::Failed, Some(incoming)) => {
-                // BOLT 4: the outgoing channel is closed.
-                let failure = UpstreamFailure::Own(FailureMessage::PermanentChannelFailure);
-                forward_failed(&mut state, ops, key, incoming, failure)
-            }
-            (OnchainOutcome::Failed, None) => outgoing::failed(&mut state, ops, key, None),
+            // BOLT 4: the outgoing channel is closed.
+            OnchainOutcome::Failed => self.offered_htlc_gone(
+                ops,
+                channel_id,
+                htlc_id,
+                FailureMessage::PermanentChannelFailure,
+            ),
         }
     }
 
