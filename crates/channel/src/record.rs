@@ -4,6 +4,7 @@ use crate::channel::Channel;
 use crate::codec::{decode_channel, encode_channel, Dec, Enc};
 use crate::error::Error;
 use crate::keys::ChannelSigner;
+use shandian_tx::InMemorySigner;
 
 /// The record format version; bump on any change to what a record holds, and keep readers
 /// for older versions (DESIGN.md principle 8). Version 1 (private keys inside) never
@@ -108,5 +109,22 @@ impl ChannelRecord {
             return Err(Error::CorruptRecord);
         }
         Ok(record)
+    }
+
+    /// [`ChannelRecord::decode`] as a restarting node does it: the signer re-derived from the
+    /// node `seed` at the header's key index and brought to its revocation count. A key index
+    /// no key derives from (BIP 32 refuses indexes >= 2^31) is [`Error::Signer`].
+    pub fn decode_with_seed(bytes: &[u8], seed: &[u8; 32]) -> Result<ChannelRecord, Error> {
+        let header = ChannelRecord::header(bytes)?;
+        let signer = match header.key_index {
+            Some(index) => {
+                let inner = InMemorySigner::from_node_seed(seed, index)
+                    .map_err(Error::Signer)?
+                    .with_revoked_count(header.revoked_count);
+                Some(ChannelSigner::new(index, inner))
+            }
+            None => None,
+        };
+        ChannelRecord::decode(bytes, signer)
     }
 }

@@ -51,6 +51,15 @@ fn unknown_versions_are_refused() {
 }
 
 #[test]
+fn a_key_index_beyond_bip32_is_an_error() {
+    // Found by `corrupted_records_never_panic`: a flipped high bit in the stored key index
+    // (bytes 3..7: version, has_key, index) names no hardened key.
+    let mut bytes = valid_record();
+    bytes[3] |= 0x80;
+    assert!(matches!(decode_record(&bytes), Err(Error::Signer(_))));
+}
+
+#[test]
 fn version_1_records_with_private_keys_are_refused() {
     let mut bytes = valid_record();
     bytes[..2].copy_from_slice(&1u16.to_be_bytes());

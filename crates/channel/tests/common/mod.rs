@@ -30,12 +30,7 @@ pub fn signer(index: u32) -> ChannelSigner {
 
 /// Decodes stored bytes as a restarting node would: the signer re-derived from the seed.
 pub fn decode_record(bytes: &[u8]) -> Result<ChannelRecord, Error> {
-    let header = ChannelRecord::header(bytes)?;
-    let signer = header.key_index.map(|index| {
-        let inner = shandian_tx::InMemorySigner::from_node_seed(&NODE_SEED, index).unwrap();
-        ChannelSigner::new(index, inner.with_revoked_count(header.revoked_count))
-    });
-    ChannelRecord::decode(bytes, signer)
+    ChannelRecord::decode_with_seed(bytes, &NODE_SEED)
 }
 
 pub fn config(tag: u8) -> ChannelConfig {

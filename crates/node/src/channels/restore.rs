@@ -9,8 +9,7 @@ use std::time::Duration;
 use bitcoin::secp256k1::PublicKey;
 use bitcoin::Txid;
 use shandian_channel::spec::Update;
-use shandian_channel::{Channel, ChannelRecord, ChannelSigner};
-use shandian_tx::InMemorySigner;
+use shandian_channel::{Channel, ChannelRecord};
 use shandian_types::ChannelId;
 use tokio::sync::mpsc;
 
@@ -32,25 +31,6 @@ pub(crate) struct Loaded {
     pub(crate) forgotten: Vec<(ChannelId, Vec<u64>)>,
 }
 
-/// Decodes stored bytes with the signer re-derived from the seed at the record's key index
-/// and revocation count.
-pub(crate) fn decode(
-    bytes: &[u8],
-    seed: &[u8; 32],
-) -> Result<ChannelRecord, shandian_channel::Error> {
-    let header = ChannelRecord::header(bytes)?;
-    let signer = match header.key_index {
-        Some(index) => {
-            let inner = InMemorySigner::from_node_seed(seed, index)
-                .map_err(shandian_channel::Error::Signer)?
-                .with_revoked_count(header.revoked_count);
-            Some(ChannelSigner::new(index, inner))
-        }
-        None => None,
-    };
-    ChannelRecord::decode(bytes, signer)
-}
-
 pub(crate) fn load(
     store: &Store,
     seed: &[u8; 32],
@@ -67,7 +47,7 @@ pub(crate) fn load(
     let mut entries = Vec::new();
     let mut forgotten = Vec::new();
     for s in stored {
-        let record = decode(&s.record, seed)
+        let record = ChannelRecord::decode_with_seed(&s.record, seed)
             .map_err(|source| ChannelsError::CorruptRecord { channel_id: s.channel_id, source })?;
         let unsigned = unsigned_offers(&record.channel);
         if !unsigned.is_empty() {
