@@ -101,10 +101,6 @@ impl PeerManager {
         self.peers.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    pub(crate) fn handler(&self) -> &dyn MessageHandler {
-        &*self.handler
-    }
-
     pub(crate) fn subscribe(&self) -> broadcast::Receiver<PeerEvent> {
         self.events.subscribe()
     }
