@@ -44,6 +44,7 @@ mod channels;
 mod error;
 mod forwards;
 mod invoices;
+mod monitor_preimages;
 mod monitors;
 mod onchain_htlcs;
 mod payments;
