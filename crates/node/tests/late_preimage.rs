@@ -21,7 +21,7 @@ use bitcoin::Amount;
 use onchain_net::*;
 use payments_harness::*;
 use shandian_node::onchain::ClaimInfo;
-use shandian_node::store::{ClaimStatus, ForwardStatus, InvoiceStatus, PaymentStatus};
+use shandian_node::store::{ClaimStatus, ForwardStatus, InvoiceStatus, PaymentStatus, Store};
 use shandian_types::{ChannelId, Msat};
 
 /// The HTLC Alice offers Bob: Charlie's 20,000 sat plus Bob's fee (a few sat).
@@ -296,4 +296,38 @@ async fn wait_for_no_close(bob: &TestNode, channel: ChannelId) {
     tokio::time::sleep(Duration::from_millis(300)).await;
     let status = bob.monitor.status().await;
     assert!(!status.iter().any(|s| s.channel_id == channel), "closed too early: {status:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_preimage_recorded_for_a_closed_channel_is_claimed_after_a_crash_before_the_monitor_got_it(
+) {
+    let net = net().await;
+    let (hash, paying) = pay_until_held(&net, AMOUNT).await;
+    let ab = net.ab.channel_id;
+    net.alice.channels.close_channel(ab, true).await.expect("force close");
+    net.mine(1).await;
+    wait_for_close(&net.bob, ab).await;
+    net.mine(8).await;
+    let Net { chain, alice, bob, charlie, _dir, .. } = net;
+    paying.abort();
+    let invoices = charlie.payments.list_invoices().await.unwrap();
+    let preimage = invoices.iter().find(|i| i.payment_hash == hash).unwrap().invoice.preimage;
+    // Bob crashes right after the batch that learned the preimage committed, before his
+    // monitor heard of it: only his store has it.
+    let dir = bob.dir.clone();
+    let before = bob.chain.balance().await.total();
+    bob.stop().await;
+    let mut store = Store::open(&dir).unwrap();
+    store.write(|w| w.record_monitor_preimage(&ab, &preimage, 1)).unwrap();
+    drop(store);
+    // Restarted, his monitor reads it with the channel and claims the HTLC.
+    let bob = TestNode::start(&chain, &dir).await;
+    let all = [&alice, &bob, &charlie];
+    let mine_all = async |n| mine(&chain, &all, n, &foreign_script()).await;
+    let claim = mine_until_claimed(mine_all, &bob, ab, "CounterpartyHtlcPreimage", 20).await;
+    assert_claims_the_htlc(&claim, 1_000);
+    wait_balance(&bob, before + claim.amount).await;
+    for node in [alice, bob, charlie] {
+        node.stop().await;
+    }
 }
