@@ -48,7 +48,8 @@ async fn claims(node: &TestNode, channel: ChannelId, kind: &str) -> Vec<ClaimInf
 }
 
 /// Mines one block at a time (at most `blocks`) until `node` has a confirmed claim of
-/// `kind` on `channel`, and returns it.
+/// `kind` on `channel`, and returns it. While a claim the next block can hold waits for its
+/// broadcast, no block is mined (a slow machine must not run the chain past it).
 async fn mine_until_claimed(
     mine: impl AsyncFn(u32),
     node: &TestNode,
@@ -56,15 +57,25 @@ async fn mine_until_claimed(
     kind: &str,
     blocks: u32,
 ) -> ClaimInfo {
-    for _ in 0..blocks {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let mut mined = 0;
+    loop {
         let found = claims(node, channel, kind).await;
         if let Some(claim) = found.iter().find(|c| c.status == ClaimStatus::Confirmed) {
             return claim.clone();
         }
-        mine(1).await;
+        let tip = node.chain.best_block().await.height.0;
+        let unsent = found.iter().any(|c| {
+            c.status == ClaimStatus::Pending && !c.broadcast && c.valid_at <= tip.saturating_add(1)
+        });
+        if !unsent {
+            assert!(mined < blocks, "no confirmed {kind} claim after {blocks} blocks: {found:?}");
+            mine(1).await;
+            mined += 1;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no {kind} claim broadcast: {found:?}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    panic!("no confirmed {kind} claim after {blocks} blocks: {:?}", node.monitor.status().await)
 }
 
 /// Waits until `node`'s wallet holds `expected` in total.
@@ -121,6 +132,12 @@ async fn charlie_fulfils_unheard(net: &Net) {
 /// now passing everything: Charlie retransmits his fulfil after `channel_reestablish`.
 async fn reconnect_bob_to_charlie(bob: &TestNode, net: &Net) {
     let _ = bob.node.disconnect(net.charlie.id());
+    // Gone first: dialling while the old connection is still listed would keep it.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while bob.node.peers().iter().any(|p| p.node_id == net.charlie.id()) {
+        assert!(tokio::time::Instant::now() < deadline, "Bob never dropped Charlie");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     net.relay.blackhole.store(false, Ordering::SeqCst);
     tokio::time::timeout(WAIT, bob.node.connect_now(net.charlie.id(), net.relay.addr))
         .await
