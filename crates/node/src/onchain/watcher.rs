@@ -206,7 +206,9 @@ impl Watcher {
             match self.restore(&channel, &claims) {
                 Ok(mut watched) => {
                     watched.outcomes = recorded.iter().map(|h| h.htlc_id).collect();
-                    self.load_preimages(&mut watched).await?;
+                    if let Err(e) = self.load_preimages(&mut watched).await {
+                        tracing::error!(channel = %id, error = %e, "cannot load preimages for closed channel");
+                    }
                     self.add(watched).await
                 }
                 Err(e) => {
