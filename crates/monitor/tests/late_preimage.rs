@@ -95,3 +95,46 @@ fn nothing_awaits_a_preimage_after_a_revoked_or_cooperative_close() {
     assert!(b.received_awaiting_preimage(resolution.close).is_empty());
     assert!(b.received_awaiting_preimage(Close::Cooperative).is_empty());
 }
+
+#[test]
+fn a_dust_htlc_awaits_no_preimage_and_its_preimage_adds_no_claim() {
+    // 300 sat: trimmed on both commitments, no output to claim.
+    let mut pair = Pair::open(false, Msat(0));
+    pair.pay(true, 3_000_000_000);
+    let preimage = pair.add(true, 300_000).unwrap();
+    pair.command(true, Command::Commit).unwrap();
+    pair.run();
+    let (theirs, _) = pair.a.channel().funded().unwrap().holder_commitment_txs().unwrap();
+    let mut b = monitor(&pair.b);
+    let before = b.resolve(&theirs, CONFIRMED, &policy()).unwrap();
+    assert!(b.received_awaiting_preimage(before.close).is_empty());
+    // The HTLC is in the commitments, so the preimage is kept, but nothing more is claimed.
+    assert!(b.add_preimage(preimage));
+    let after = b.resolve(&theirs, CONFIRMED, &policy()).unwrap();
+    assert_eq!(after.claims, before.claims);
+}
+
+proptest::proptest! {
+    /// A preimage whose hash locks no HTLC the counterparty offered us is never kept, and
+    /// changes no claim.
+    #[test]
+    fn an_unrelated_preimage_is_never_kept(bytes in proptest::array::uniform32(proptest::num::u8::ANY)) {
+        let (pair, preimage, theirs) = shared();
+        proptest::prop_assume!(bytes != preimage.0);
+        let mut b = monitor(&pair.b);
+        proptest::prop_assert!(!b.add_preimage(PaymentPreimage(bytes)));
+        let resolution = b.resolve(theirs, CONFIRMED, &policy()).unwrap();
+        proptest::prop_assert!(of_kind(&resolution.claims, ClaimKind::CounterpartyHtlcPreimage).is_empty());
+    }
+}
+
+/// A pair with an HTLC b received, its preimage, and a's commitment, built once.
+fn shared() -> &'static (Pair, PaymentPreimage, bitcoin::Transaction) {
+    static SHARED: std::sync::OnceLock<(Pair, PaymentPreimage, bitcoin::Transaction)> =
+        std::sync::OnceLock::new();
+    SHARED.get_or_init(|| {
+        let (pair, preimage) = pair_with_received_htlc(false);
+        let (theirs, _) = pair.a.channel().funded().unwrap().holder_commitment_txs().unwrap();
+        (pair, preimage, theirs)
+    })
+}
