@@ -38,7 +38,7 @@ pub(crate) struct Env {
     pub(crate) inputs: mpsc::UnboundedSender<Input>,
     outbox: mpsc::UnboundedSender<Vec<Outgoing>>,
     /// Where channels closed other than cooperatively go after the batch commits.
-    monitor: Option<MonitorHandle>,
+    pub(crate) monitor: Option<MonitorHandle>,
 }
 
 /// A message for a peer, on the connection it was meant for.
