@@ -150,6 +150,16 @@ impl Channel {
         }
     }
 
+    /// From now on the caller sends [`Command::Commit`] after each batch of inputs, so a
+    /// received `commitment_signed` or `revoke_and_ack` no longer signs by itself: the
+    /// updates of the whole batch then share one signature (and its HTLC signatures). Not
+    /// stored in records: call it again after a restore.
+    pub fn sign_when_told(&mut self) {
+        if let Some(funded) = self.funded_mut() {
+            funded.sign_when_told = true;
+        }
+    }
+
     pub(crate) fn funded_mut(&mut self) -> Option<&mut Funded> {
         match self {
             Channel::AwaitingConfirmation(p) => Some(&mut p.funded),

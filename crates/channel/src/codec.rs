@@ -487,6 +487,7 @@ fn get_funded(d: &mut Dec<'_>) -> Result<Funded, Error> {
         preimages,
         // A restored channel always starts disconnected.
         connected: false,
+        sign_when_told: false,
     })
 }
 

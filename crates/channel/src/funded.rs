@@ -42,6 +42,10 @@ pub struct Funded {
     /// Preimages of incoming HTLCs we fulfilled, to claim them on chain if needed.
     pub(crate) preimages: BTreeMap<PaymentHash, PaymentPreimage>,
     pub(crate) connected: bool,
+    /// The caller signs with [`crate::Command::Commit`] after each batch of inputs (see
+    /// [`crate::Channel::sign_when_told`]); not stored: a restored channel signs by itself
+    /// until told again.
+    pub(crate) sign_when_told: bool,
 }
 
 impl Funded {
@@ -184,7 +188,7 @@ impl Funded {
         self.forget_settled_preimages();
         out.push(Action::Send(Message::from(self.revocation_message(revoked)?)));
         self.last_sent = LastSent::RevokeAndAck;
-        self.sign_if_needed(out)
+        self.sign_at_once(out)
     }
 
     /// BOLT 2 `revoke_and_ack`: check the secret against the point of the commitment it
@@ -219,6 +223,16 @@ impl Funded {
             if let Update::Fail(_) | Update::FailMalformed(_) = update {
                 out.push(Action::Event(Event::HtlcFailed { update: Box::new(update) }));
             }
+        }
+        self.sign_at_once(out)
+    }
+
+    /// After a received `commitment_signed` or `revoke_and_ack`: sign what is pending now,
+    /// unless the caller commits after its batch (then updates that arrive later in the
+    /// batch share the signature).
+    fn sign_at_once(&mut self, out: &mut Vec<Action>) -> Result<(), Error> {
+        if self.sign_when_told {
+            return Ok(());
         }
         self.sign_if_needed(out)
     }

@@ -48,7 +48,8 @@
 //!
 //! Updates go out at once; `commitment_signed` goes out on [`Command::Commit`] (so callers
 //! can batch many updates into one signature) and automatically whenever a received
-//! `commitment_signed` or `revoke_and_ack` leaves changes to sign.
+//! `commitment_signed` or `revoke_and_ack` leaves changes to sign, unless the caller said
+//! it commits after each batch of inputs ([`Channel::sign_when_told`]).
 //!
 //! A peer's protocol violation never panics: it is an [`Error`] whose [`Error::reaction`]
 //! the channel applies itself — ignore, warn (send `warning`, keep the state), or fail the

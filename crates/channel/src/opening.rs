@@ -174,6 +174,7 @@ impl Negotiated {
             short_channel_id: None,
             preimages: Default::default(),
             connected: true,
+            sign_when_told: false,
         };
         (funded, info)
     }

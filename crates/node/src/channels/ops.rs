@@ -116,7 +116,11 @@ impl Ops<'_, '_> {
         // Our unsigned offers die with the channel if this input closes it.
         let unsigned = self.unsigned_offers(&channel_id);
         let entry = self.state.entries.get_mut(&channel_id)?;
-        let channel = entry.channel.take()?;
+        let mut channel = entry.channel.take()?;
+        // `finish` signs for every channel an input touched: a received commitment_signed
+        // or revoke_and_ack then shares one signature with the updates later inputs of the
+        // batch add (fewer commitments, each signing every HTLC in flight).
+        channel.sign_when_told();
         let (channel, actions) = f(channel);
         let closed = channel.is_closed();
         entry.channel = Some(channel);
@@ -125,6 +129,8 @@ impl Ops<'_, '_> {
             for htlc_id in unsigned {
                 self.batch.notes.push_back(Note::Dropped(channel_id, htlc_id));
             }
+        } else {
+            self.batch.to_commit.insert(channel_id);
         }
         Some(channel_id)
     }
@@ -240,7 +246,7 @@ impl Ops<'_, '_> {
         while !self.batch.to_commit.is_empty() {
             for channel_id in std::mem::take(&mut self.batch.to_commit) {
                 // Refused when there is nothing to sign or a signature is outstanding; the
-                // channel signs by itself once the peer's revocation arrives.
+                // revocation that ends the wait comes in a later batch, which signs then.
                 if let Ok(actions) = self.command(channel_id, Command::Commit) {
                     self.apply(channel_id, actions);
                 }
