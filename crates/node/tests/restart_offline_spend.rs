@@ -6,7 +6,9 @@
 //! - Charlie force-closes Bob–Charlie and takes Bob's HTLC with the preimage: Bob restarted
 //!   learns the preimage from the chain and fulfils Alice upstream;
 //! - Alice, restored from an old backup, broadcasts a revoked commitment: Bob restarted
-//!   punishes her and takes the whole channel.
+//!   punishes her and takes the whole channel;
+//! - Alice force-closes and the chain goes on deeper than the backend scans back: the
+//!   channel still closes at Bob's restart (the log says the spend is out of reach).
 //!
 //! Over real TCP on the embedded regtest chain, each node with its channel manager, payments
 //! and monitor.
@@ -22,7 +24,7 @@ use std::time::Duration;
 use bitcoin::Amount;
 use onchain_net::*;
 use payments_harness::*;
-use shandian_node::onchain::ClaimInfo;
+use shandian_node::onchain::{ClaimInfo, MAX_RESCAN_BLOCKS};
 use shandian_node::store::{
     ClaimStatus, ForwardStatus, InvoiceStatus, OnchainOutcome, PaymentStatus, Store,
 };
@@ -277,5 +279,44 @@ async fn a_revoked_commitment_broadcast_while_bob_is_down_is_punished_after_his_
     assert!(taken > Amount::from_sat(990_000) && taken < FUNDING, "{claims:?}");
     wait_balance(&bob, before + taken).await;
     old_alice.stop().await;
+    bob.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_close_deeper_than_the_scan_window_still_closes_the_channel_at_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let (chain, alice, bob, ab) = alice_and_bob(dir.path()).await;
+    let bob_dir = bob.dir.clone();
+    bob.stop().await;
+    alice.channels.close_channel(ab, true).await.expect("force close");
+    mine(&chain, &[&alice], MAX_RESCAN_BLOCKS + 10, &foreign_script()).await;
+
+    // Bob's backend says the funding output is spent, but the spend is deeper than any scan
+    // reaches: the channel closes all the same (the log says the spend is out of reach), and
+    // the monitor watches it without knowing how it closed.
+    let bob = TestNode::start(&chain, &bob_dir).await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let store = Store::open(&bob.dir).unwrap();
+        let closed = store.closed_channels().unwrap();
+        if closed.iter().any(|c| c.channel_id == ab && c.reason.contains("FundingSpent")) {
+            assert!(store.load_channels().unwrap().is_empty());
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the channel never closed");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let status = bob.monitor.status().await;
+        if let Some(watched) = status.iter().find(|s| s.channel_id == ab) {
+            assert_eq!(watched.close, None, "{watched:?}");
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the monitor never got the channel");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    bob.wait_summary(ab, "the channel unusable", |s| s.is_none_or(|s| !s.usable)).await;
+    alice.stop().await;
     bob.stop().await;
 }
