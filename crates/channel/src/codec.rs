@@ -1,6 +1,13 @@
 //! The byte encoding of [`ChannelRecord`]s: a version, a phase tag and the phase's fields in
 //! a fixed order, update messages in their wire encoding. Decoding is total: corrupt bytes are
 //! an [`Error::CorruptRecord`], never a panic.
+//!
+//! Version 3 stores each HTLC (with its 1,366-byte onion) once per record: the update log
+//! starts with a table of every distinct HTLC, and the update lists and the (up to three)
+//! commitments refer to it by direction and id. Version 2 wrote the HTLC out in full at
+//! each place it appeared (up to five: proposed, signed or acked, and each commitment), so a
+//! channel with many HTLCs in flight rewrote every onion several times per batch. Version 2
+//! records still decode.
 
 use crate::action::CloseReason;
 use crate::channel::Channel;
@@ -14,7 +21,7 @@ use crate::limits::{ChannelLimits, Constraints};
 use crate::opening::FundingInfo;
 use crate::params::ChannelType;
 use crate::phases::{AwaitingConfirmation, Closed, Negotiating, Normal, ShuttingDown};
-use crate::spec::{CommitmentSpec, Update};
+use crate::spec::{CommitmentSpec, Htlc, Update};
 use crate::update_log::{Changes, Commitment, UpdateLog};
 use bitcoin::hashes::Hash;
 use bitcoin::secp256k1::{ecdsa::Signature, PublicKey, Secp256k1};
@@ -26,12 +33,30 @@ use shandian_wire::{FeeRange, Message, Reader, WriteExt};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+/// The first version that stores each HTLC once (see the module docs).
+const SHARED_HTLCS_VERSION: u16 = 3;
+
+/// An update written out in full.
+const INLINE: u8 = 0;
+/// An `update_add_htlc` stored in the record's HTLC table, by id.
+const IN_TABLE: u8 = 1;
+
+/// The record's distinct HTLCs by (offered by us, id).
+type HtlcTable<'h> = BTreeMap<(bool, u64), &'h Htlc>;
+
 /// Writes fields in order.
 pub(crate) struct Enc(pub(crate) Vec<u8>);
 
 /// Reads fields in the same order; `signer` is the caller's re-derived signer, which a
 /// funded channel takes the place of the key index it stored.
-pub(crate) struct Dec<'a>(Reader<'a>, Option<ChannelSigner>);
+pub(crate) struct Dec<'a> {
+    r: Reader<'a>,
+    signer: Option<ChannelSigner>,
+    /// The record version being read.
+    version: u16,
+    /// The HTLC table of a version 3 update log, once read.
+    htlcs: BTreeMap<(bool, u64), Htlc>,
+}
 
 fn corrupt<E>(_: E) -> Error {
     Error::CorruptRecord
@@ -78,30 +103,30 @@ impl Enc {
 }
 
 impl<'a> Dec<'a> {
-    pub(crate) fn new(bytes: &'a [u8], signer: Option<ChannelSigner>) -> Dec<'a> {
-        Dec(Reader::new(bytes), signer)
+    pub(crate) fn new(bytes: &'a [u8], signer: Option<ChannelSigner>, version: u16) -> Dec<'a> {
+        Dec { r: Reader::new(bytes), signer, version, htlcs: BTreeMap::new() }
     }
     pub(crate) fn u8(&mut self) -> Result<u8, Error> {
-        self.0.read_u8().map_err(corrupt)
+        self.r.read_u8().map_err(corrupt)
     }
     fn u16(&mut self) -> Result<u16, Error> {
-        self.0.read_u16().map_err(corrupt)
+        self.r.read_u16().map_err(corrupt)
     }
     pub(crate) fn u32(&mut self) -> Result<u32, Error> {
-        self.0.read_u32().map_err(corrupt)
+        self.r.read_u32().map_err(corrupt)
     }
     pub(crate) fn u64(&mut self) -> Result<u64, Error> {
-        self.0.read_u64().map_err(corrupt)
+        self.r.read_u64().map_err(corrupt)
     }
     fn bool(&mut self) -> Result<bool, Error> {
         Ok(self.u8()? != 0)
     }
     fn bytes(&mut self) -> Result<&'a [u8], Error> {
-        let len = usize::try_from(self.0.read_bigsize().map_err(corrupt)?).map_err(corrupt)?;
-        self.0.read_bytes(len).map_err(corrupt)
+        let len = usize::try_from(self.r.read_bigsize().map_err(corrupt)?).map_err(corrupt)?;
+        self.r.read_bytes(len).map_err(corrupt)
     }
     fn array<const N: usize>(&mut self) -> Result<[u8; N], Error> {
-        self.0.read_array::<N>().map_err(corrupt)
+        self.r.read_array::<N>().map_err(corrupt)
     }
     fn point(&mut self) -> Result<PublicKey, Error> {
         PublicKey::from_slice(&self.array::<33>()?).map_err(corrupt)
@@ -119,7 +144,7 @@ impl<'a> Dec<'a> {
         Ok(if self.bool()? { Some(self.script()?) } else { None })
     }
     pub(crate) fn finish(&self) -> Result<(), Error> {
-        if self.0.is_empty() {
+        if self.r.is_empty() {
             Ok(())
         } else {
             Err(Error::CorruptRecord)
@@ -203,7 +228,7 @@ fn get_setup(d: &mut Dec<'_>) -> Result<ChannelSetup, Error> {
     };
     let key_index = d.u32()?;
     let holder_pubkeys = get_pubkeys(d)?;
-    let signer = d.1.clone().ok_or(Error::SignerMismatch)?;
+    let signer = d.signer.clone().ok_or(Error::SignerMismatch)?;
     if signer.key_index() != key_index || signer.public_keys() != holder_pubkeys {
         return Err(Error::SignerMismatch);
     }
@@ -228,11 +253,35 @@ fn get_setup(d: &mut Dec<'_>) -> Result<ChannelSetup, Error> {
     })
 }
 
-fn put_update(e: &mut Enc, u: &Update) {
+/// Writes `u`, proposed by us when `ours`: an add found in `table` as a reference to it.
+fn put_update(e: &mut Enc, table: &HtlcTable<'_>, ours: bool, u: &Update) {
+    if let Update::Add(h) = u {
+        if table.get(&(ours, h.id)).is_some_and(|t| *t == h) {
+            e.u8(IN_TABLE);
+            e.u64(h.id);
+            return;
+        }
+    }
+    e.u8(INLINE);
     e.bytes(&u.to_message().encode());
 }
 
-fn get_update(d: &mut Dec<'_>) -> Result<Update, Error> {
+fn get_update(d: &mut Dec<'_>, ours: bool) -> Result<Update, Error> {
+    if d.version >= SHARED_HTLCS_VERSION {
+        match d.u8()? {
+            INLINE => {}
+            IN_TABLE => {
+                let id = d.u64()?;
+                let htlc = d.htlcs.get(&(ours, id)).ok_or(Error::CorruptRecord)?;
+                return Ok(Update::Add(htlc.clone()));
+            }
+            _ => return Err(Error::CorruptRecord),
+        }
+    }
+    get_message_update(d)
+}
+
+fn get_message_update(d: &mut Dec<'_>) -> Result<Update, Error> {
     match Message::decode(d.bytes()?).map_err(corrupt)? {
         Message::UpdateAddHtlc(m) => Ok(Update::Add(m)),
         Message::UpdateFulfillHtlc(m) => Ok(Update::Fulfill(m)),
@@ -243,24 +292,32 @@ fn get_update(d: &mut Dec<'_>) -> Result<Update, Error> {
     }
 }
 
-fn put_updates(e: &mut Enc, list: &[Update]) {
+fn put_updates(e: &mut Enc, table: &HtlcTable<'_>, ours: bool, list: &[Update]) {
     e.u32(list.len() as u32);
-    list.iter().for_each(|u| put_update(e, u));
+    list.iter().for_each(|u| put_update(e, table, ours, u));
 }
 
-fn get_updates(d: &mut Dec<'_>) -> Result<Vec<Update>, Error> {
-    (0..d.u32()?).map(|_| get_update(d)).collect()
+fn get_updates(d: &mut Dec<'_>, ours: bool) -> Result<Vec<Update>, Error> {
+    (0..d.u32()?).map(|_| get_update(d, ours)).collect()
 }
 
-fn put_commitment(e: &mut Enc, c: &Commitment) {
+fn put_commitment(e: &mut Enc, table: &HtlcTable<'_>, c: &Commitment) {
     e.u64(c.number);
     let s = &c.spec;
     e.u64(s.to_holder.0);
     e.u64(s.to_counterparty.0);
     e.u32(s.feerate.0);
-    for htlcs in [&s.offered, &s.received] {
-        let adds: Vec<Update> = htlcs.values().cloned().map(Update::Add).collect();
-        put_updates(e, &adds);
+    for (ours, htlcs) in [(true, &s.offered), (false, &s.received)] {
+        e.u32(htlcs.len() as u32);
+        for h in htlcs.values() {
+            if table.get(&(ours, h.id)).is_some_and(|t| *t == h) {
+                e.u8(IN_TABLE);
+                e.u64(h.id);
+            } else {
+                e.u8(INLINE);
+                e.bytes(&Message::from(h.clone()).encode());
+            }
+        }
     }
 }
 
@@ -268,7 +325,7 @@ fn get_commitment(d: &mut Dec<'_>) -> Result<Commitment, Error> {
     let number = d.u64()?;
     let mut spec = CommitmentSpec::new(Msat(d.u64()?), Msat(d.u64()?), FeeratePerKw(d.u32()?));
     for received in [false, true] {
-        for update in get_updates(d)? {
+        for update in get_updates(d, !received)? {
             let Update::Add(h) = update else { return Err(Error::CorruptRecord) };
             let map = if received { &mut spec.received } else { &mut spec.offered };
             map.insert(h.id, h);
@@ -277,18 +334,50 @@ fn get_commitment(d: &mut Dec<'_>) -> Result<Commitment, Error> {
     Ok(Commitment { number, spec })
 }
 
-fn put_log(e: &mut Enc, log: &UpdateLog) {
-    for c in [&log.holder, &log.counterparty] {
-        put_updates(e, &c.proposed);
-        put_updates(e, &c.signed);
-        put_updates(e, &c.acked);
+/// Every distinct HTLC of the log, the first place it appears deciding its contents (a
+/// later copy that differs, which no valid log has, is written out in full).
+fn htlc_table(log: &UpdateLog) -> HtlcTable<'_> {
+    let mut table = BTreeMap::new();
+    let commitments = [
+        Some(&log.holder_commitment),
+        Some(&log.counterparty_commitment),
+        log.counterparty_next.as_ref(),
+    ];
+    for spec in commitments.into_iter().flatten().map(|c| &c.spec) {
+        for (ours, htlcs) in [(true, &spec.offered), (false, &spec.received)] {
+            for h in htlcs.values() {
+                table.entry((ours, h.id)).or_insert(h);
+            }
+        }
     }
-    put_commitment(e, &log.holder_commitment);
-    put_commitment(e, &log.counterparty_commitment);
+    for (ours, c) in [(true, &log.holder), (false, &log.counterparty)] {
+        for u in c.proposed.iter().chain(&c.signed).chain(&c.acked) {
+            if let Update::Add(h) = u {
+                table.entry((ours, h.id)).or_insert(h);
+            }
+        }
+    }
+    table
+}
+
+fn put_log(e: &mut Enc, log: &UpdateLog) {
+    let table = htlc_table(log);
+    e.u32(table.len() as u32);
+    for ((ours, _), h) in &table {
+        e.u8(u8::from(*ours));
+        e.bytes(&Message::from((*h).clone()).encode());
+    }
+    for (ours, c) in [(true, &log.holder), (false, &log.counterparty)] {
+        put_updates(e, &table, ours, &c.proposed);
+        put_updates(e, &table, ours, &c.signed);
+        put_updates(e, &table, ours, &c.acked);
+    }
+    put_commitment(e, &table, &log.holder_commitment);
+    put_commitment(e, &table, &log.counterparty_commitment);
     match &log.counterparty_next {
         Some(c) => {
             e.u8(1);
-            put_commitment(e, c);
+            put_commitment(e, &table, c);
         }
         None => e.u8(0),
     }
@@ -298,13 +387,37 @@ fn put_log(e: &mut Enc, log: &UpdateLog) {
     log.fail_when_committed.iter().for_each(|id| e.u64(*id));
 }
 
-fn get_changes(d: &mut Dec<'_>) -> Result<Changes, Error> {
-    Ok(Changes { proposed: get_updates(d)?, signed: get_updates(d)?, acked: get_updates(d)? })
+fn get_changes(d: &mut Dec<'_>, ours: bool) -> Result<Changes, Error> {
+    Ok(Changes {
+        proposed: get_updates(d, ours)?,
+        signed: get_updates(d, ours)?,
+        acked: get_updates(d, ours)?,
+    })
+}
+
+fn get_htlc_table(d: &mut Dec<'_>) -> Result<(), Error> {
+    let mut table = BTreeMap::new();
+    for _ in 0..d.u32()? {
+        let ours = match d.u8()? {
+            0 => false,
+            1 => true,
+            _ => return Err(Error::CorruptRecord),
+        };
+        let Update::Add(h) = get_message_update(d)? else { return Err(Error::CorruptRecord) };
+        if table.insert((ours, h.id), h).is_some() {
+            return Err(Error::CorruptRecord);
+        }
+    }
+    d.htlcs = table;
+    Ok(())
 }
 
 fn get_log(d: &mut Dec<'_>, limits: ChannelLimits) -> Result<UpdateLog, Error> {
-    let holder = get_changes(d)?;
-    let counterparty = get_changes(d)?;
+    if d.version >= SHARED_HTLCS_VERSION {
+        get_htlc_table(d)?;
+    }
+    let holder = get_changes(d, true)?;
+    let counterparty = get_changes(d, false)?;
     let holder_commitment = Arc::new(get_commitment(d)?);
     let counterparty_commitment = Arc::new(get_commitment(d)?);
     let counterparty_next = if d.bool()? { Some(Arc::new(get_commitment(d)?)) } else { None };

@@ -7,16 +7,20 @@ use crate::keys::ChannelSigner;
 use shandian_tx::InMemorySigner;
 
 /// The record format version; bump on any change to what a record holds, and keep readers
-/// for older versions (DESIGN.md principle 8). Version 1 (private keys inside) never
-/// shipped and is refused.
-pub const RECORD_VERSION: u16 = 2;
+/// for older versions (DESIGN.md principle 8). Version 3 stores each HTLC once (see the
+/// codec); version 2 is still read. Version 1 (private keys inside) never shipped and is
+/// refused.
+pub const RECORD_VERSION: u16 = 3;
+
+/// The oldest version still read.
+const OLDEST_READABLE_VERSION: u16 = 2;
 
 /// A snapshot of the channel to store durably. Restoring it with [`ChannelRecord::decode`]
 /// and [`ChannelRecord::restore`] yields a channel that continues (after
 /// `channel_reestablish`) or closes safely.
 #[derive(Debug, Clone)]
 pub struct ChannelRecord {
-    /// [`RECORD_VERSION`] when written.
+    /// The version it was read in ([`RECORD_VERSION`] for a new snapshot).
     pub version: u16,
     /// The channel state.
     pub channel: Channel,
@@ -68,17 +72,17 @@ impl ChannelRecord {
 
     /// Reads the header of stored bytes: which signer [`ChannelRecord::decode`] needs.
     pub fn header(bytes: &[u8]) -> Result<RecordHeader, Error> {
-        let mut d = ChannelRecord::body(bytes, None)?;
+        let (_, mut d) = ChannelRecord::body(bytes, None)?;
         ChannelRecord::read_header(&mut d)
     }
 
-    fn body(bytes: &[u8], signer: Option<ChannelSigner>) -> Result<Dec<'_>, Error> {
+    fn body(bytes: &[u8], signer: Option<ChannelSigner>) -> Result<(u16, Dec<'_>), Error> {
         let (version, body) = bytes.split_first_chunk::<2>().ok_or(Error::CorruptRecord)?;
         let version = u16::from_be_bytes(*version);
-        if version != RECORD_VERSION {
+        if !(OLDEST_READABLE_VERSION..=RECORD_VERSION).contains(&version) {
             return Err(Error::UnknownRecordVersion(version));
         }
-        Ok(Dec::new(body, signer))
+        Ok((version, Dec::new(body, signer, version)))
     }
 
     fn read_header(d: &mut Dec<'_>) -> Result<RecordHeader, Error> {
@@ -100,11 +104,11 @@ impl ChannelRecord {
     /// ([`Error::SignerAhead`]: the record is stale). Unknown versions and corrupt bytes are
     /// errors, never panics.
     pub fn decode(bytes: &[u8], signer: Option<ChannelSigner>) -> Result<ChannelRecord, Error> {
-        let mut d = ChannelRecord::body(bytes, signer)?;
+        let (version, mut d) = ChannelRecord::body(bytes, signer)?;
         let header = ChannelRecord::read_header(&mut d)?;
         let channel = decode_channel(&mut d)?;
         d.finish()?;
-        let record = ChannelRecord { version: RECORD_VERSION, channel };
+        let record = ChannelRecord { version, channel };
         if record.header_of() != header {
             return Err(Error::CorruptRecord);
         }

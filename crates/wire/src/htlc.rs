@@ -10,19 +10,22 @@ use crate::writer::WriteExt;
 use bitcoin::secp256k1::PublicKey;
 use core::fmt;
 use shandian_types::{ChannelId, CltvExpiry, Msat, PaymentHash, PaymentPreimage};
+use std::sync::Arc;
 
 /// The length of a BOLT 4 onion routing packet.
 pub const ONION_PACKET_LEN: usize = 1366;
 
 /// The fixed-size `onion_routing_packet` of `update_add_htlc` (BOLT 4 format; parsed by the
-/// onion crate). Boxed so messages stay cheap to move.
+/// onion crate). Immutable and shared: the same packet sits in the update log, up to three
+/// commitments and every snapshot of a channel, so a clone is a reference count, not a
+/// 1,366-byte copy (and equal clones compare by pointer first).
 #[derive(Clone, PartialEq, Eq, Hash)]
-pub struct OnionPacket(Box<[u8; ONION_PACKET_LEN]>);
+pub struct OnionPacket(Arc<[u8; ONION_PACKET_LEN]>);
 
 impl OnionPacket {
     /// Wraps the packet bytes.
     pub fn new(bytes: [u8; ONION_PACKET_LEN]) -> OnionPacket {
-        OnionPacket(Box::new(bytes))
+        OnionPacket(Arc::new(bytes))
     }
 
     /// The packet bytes.
