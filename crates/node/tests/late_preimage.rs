@@ -6,7 +6,8 @@
 //!   with the preimage, also when Bob restarted in between;
 //! - while Alice is offline: Bob's channel keeps the preimage, fails the channel at the
 //!   fulfillment deadline (BOLT 2) and claims by HTLC-success; and when Bob restarted after
-//!   learning it and Alice force-closes, he takes the HTLC from her commitment with it.
+//!   learning it and Alice force-closes, he takes the HTLC from her commitment with it;
+//!   also when she force-closes while he is down (his restart notices the spent funding).
 //!
 //! Over real TCP on the embedded regtest chain, each node with its channel manager, payments
 //! and monitor.
@@ -287,6 +288,52 @@ async fn bob_restarts_after_learning_the_preimage_while_alice_is_offline_and_cla
     let bob = TestNode::start(&chain, &bob_dir).await;
     let alice = TestNode::start(&chain, &alice_dir).await;
     alice.channels.close_channel(ab, true).await.expect("force close");
+    let all = [&alice, &bob, &charlie];
+    let mine_all = async |n| mine(&chain, &all, n, &foreign_script()).await;
+    let claim = mine_until_claimed(mine_all, &bob, ab, "CounterpartyHtlcPreimage", 20).await;
+    assert_claims_the_htlc(&claim, 1_000);
+    wait_balance(&bob, before + claim.amount).await;
+    // Alice learns the preimage from Bob's claim: her stored payment succeeds.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let payments = alice.payments.list_payments().await.unwrap();
+        if payments.first().is_some_and(|p| p.status == PaymentStatus::Succeeded) {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "Alice's payment never succeeded");
+        mine(&chain, &all, 1, &foreign_script()).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for node in [alice, bob, charlie] {
+        node.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alice_closes_while_bob_is_down_after_he_learned_the_preimage_and_he_claims_after_restart()
+{
+    let net = net().await;
+    let (_, paying) = pay_until_held(&net, AMOUNT).await;
+    let ab = net.ab.channel_id;
+    let Net { chain, alice, bob, charlie, gate, _dir, .. } = net;
+    paying.abort();
+    let alice_dir = alice.dir.clone();
+    alice.stop().await;
+    wait_unusable(&bob, ab).await;
+    gate.release(&charlie).await;
+    wait_forward_fulfilled(&bob).await;
+    // Bob stops with the preimage only in his channel's record; Alice comes back and
+    // force-closes while he is down, and her commitment goes deeper than the blocks his
+    // backend replays at start.
+    let bob_dir = bob.dir.clone();
+    let before = bob.chain.balance().await.total();
+    bob.stop().await;
+    let alice = TestNode::start(&chain, &alice_dir).await;
+    alice.channels.close_channel(ab, true).await.expect("force close");
+    mine(&chain, &[&alice, &charlie], 10, &foreign_script()).await;
+    // Bob restarted finds the close, and his monitor takes the HTLC with the preimage.
+    let bob = TestNode::start(&chain, &bob_dir).await;
+    wait_for_close(&bob, ab).await;
     let all = [&alice, &bob, &charlie];
     let mine_all = async |n| mine(&chain, &all, n, &foreign_script()).await;
     let claim = mine_until_claimed(mine_all, &bob, ab, "CounterpartyHtlcPreimage", 20).await;

@@ -62,6 +62,7 @@ impl Ops<'_, '_> {
             Input::FundingPosition { channel_id, tx, height, tx_index } => {
                 self.funding_position(channel_id, *tx, height, tx_index)
             }
+            Input::FundingSpent(channel_id) => self.funding_spent_offline(channel_id),
             Input::Close { channel_id, force, reply } => self.close(channel_id, force, reply),
             Input::OnchainHtlcs => {
                 self.drain(handler)?;

@@ -34,7 +34,7 @@ mod watcher;
 
 use std::sync::Arc;
 
-pub use backend::{ChainBackend, FALLBACK_FEERATE, MAX_RESCAN_BLOCKS, WALLET_FILE};
+pub use backend::{ChainBackend, SpendLookup, FALLBACK_FEERATE, MAX_RESCAN_BLOCKS, WALLET_FILE};
 pub use closed::{record_closed_channel, ClosedChannel};
 pub use error::OnchainError;
 pub use monitor::{ClaimInfo, MonitorHandle, MonitorStatus, RESOLVE_DEPTH};
