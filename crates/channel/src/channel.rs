@@ -17,7 +17,7 @@ use crate::opening::{
 use crate::phases::{AwaitingConfirmation, Closed, Negotiating, Normal, ShuttingDown};
 use crate::record::ChannelRecord;
 use bitcoin::Transaction;
-use shandian_types::{BlockHeight, ChannelId, FeeratePerKw};
+use shandian_types::{BlockHeight, ChannelId, FeeratePerKw, PaymentPreimage};
 use shandian_wire::{ErrorMessage, Message, OpenChannel, Warning};
 
 /// A local request.
@@ -43,6 +43,13 @@ pub enum Command {
     Shutdown,
     /// Close unilaterally: broadcast our latest commitment.
     ForceClose,
+    /// We know this preimage of an HTLC the peer offered us, but cannot fulfil it now (the
+    /// peer is offline or not reestablished): keep it, so the fulfillment deadline applies
+    /// (BOLT 2) and a later unilateral close claims the HTLC with it (BOLT 5). Accepted in
+    /// every funded phase, connected or not; refused ([`Error::UnknownPreimage`]) when no
+    /// commitment holds a received HTLC with its hash. Returns only a `Persist`; the fulfil
+    /// itself goes out with [`Command::RemoveHtlc`] once the channel is reestablished.
+    LearnPreimage(PaymentPreimage),
 }
 
 /// News from the blockchain about this channel.
@@ -153,7 +160,7 @@ impl Channel {
         }
     }
 
-    fn funded_mut(&mut self) -> Option<&mut Funded> {
+    pub(crate) fn funded_mut(&mut self) -> Option<&mut Funded> {
         match self {
             Channel::AwaitingConfirmation(p) => Some(&mut p.funded),
             Channel::Normal(p) => Some(&mut p.funded),

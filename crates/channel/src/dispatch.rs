@@ -254,6 +254,16 @@ pub(crate) fn dispatch_command(channel: Channel, cmd: Command) -> Step {
                 Err(e) => Err((Channel::Normal(backup), e)),
             }
         }
+        (mut c, Command::LearnPreimage(preimage)) if c.funded().is_some() => {
+            let learned = c.funded_mut().is_some_and(|f| f.learn_preimage(preimage));
+            if !learned {
+                return Err((c, Error::UnknownPreimage));
+            }
+            // Nothing to send: only the record, so the preimage survives a restart and
+            // reaches the monitor if the channel closes.
+            let record = Action::Persist(Box::new(crate::record::ChannelRecord::new(&c)));
+            Ok((c, vec![record]))
+        }
         (c, Command::ForceClose) if c.funded().is_some() => {
             Ok(c.fail(CloseReason::LocalForceClose, None))
         }

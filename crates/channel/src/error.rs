@@ -221,6 +221,9 @@ pub enum Error {
     /// The peer is disconnected: updates wait for the reconnection.
     #[error("peer disconnected")]
     Disconnected,
+    /// A preimage no commitment has a received HTLC for.
+    #[error("no received HTLC with this preimage's hash")]
+    UnknownPreimage,
     /// A transaction could not be built or signed.
     #[error("transaction error")]
     Transaction,

@@ -75,6 +75,28 @@ impl Funded {
         self.preimages.get(hash).copied()
     }
 
+    /// Records `preimage` for the received HTLCs locked to its hash in a commitment that
+    /// may still confirm (ours, the counterparty's current or next), whether or not the
+    /// fulfil can be sent: the fulfillment deadline then covers them (BOLT 2) and a
+    /// unilateral close claims them with it (BOLT 5). Returns whether such an HTLC exists; a
+    /// preimage no commitment needs is not kept (the pruning would drop it anyway).
+    pub fn learn_preimage(&mut self, preimage: PaymentPreimage) -> bool {
+        let hash = preimage.hash();
+        let log = &self.log;
+        let held = [
+            Some(log.holder_commitment()),
+            Some(log.counterparty_commitment()),
+            log.counterparty_next(),
+        ]
+        .into_iter()
+        .flatten()
+        .any(|c| c.spec.received.values().any(|h| h.payment_hash == hash));
+        if held {
+            self.preimages.insert(hash, preimage);
+        }
+        held
+    }
+
     fn holder_point(&self, number: u64) -> Result<PublicKey, Error> {
         self.setup.signer.commitment_point(number)
     }

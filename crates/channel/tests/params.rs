@@ -88,6 +88,18 @@ fn open_channel_must_fail_checks() {
 }
 
 #[test]
+fn anchors_are_refused_when_the_policy_does_not_take_them() {
+    let anchors = ChannelType { anchors: true, scid_alias: false }.to_features();
+    let mut open = base_open();
+    open.tlvs.channel_type = Some(anchors);
+    assert!(accept(&open).is_ok(), "the default policy takes anchors");
+    let mut no_anchors = config(2);
+    no_anchors.policy.anchors = false;
+    let refused = Channel::accept(no_anchors, keys(2), &open).err();
+    assert_eq!(refused, Some(Error::UnsupportedChannelType));
+}
+
+#[test]
 fn open_channel_initial_balance_checks() {
     // The funder cannot pay the initial fee: everything pushed.
     rejects(|o| o.push_msat = Msat(o.funding_satoshis.to_sat() * 1000), Error::FunderCannotPayFee);

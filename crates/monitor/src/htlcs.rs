@@ -80,22 +80,38 @@ impl ChannelMonitor {
         if c.number != number {
             return None;
         }
+        Some(self.untrimmed(c, holder, true).into_iter().map(|h| h.id).collect())
+    }
+
+    /// The HTLCs of commitment `c` (owned by us when `holder`) with an output (not trimmed
+    /// as dust): those we offered when `ours`, else those the counterparty offered.
+    pub(crate) fn untrimmed<'c>(
+        &self,
+        c: &'c Commitment,
+        holder: bool,
+        ours: bool,
+    ) -> Vec<&'c Htlc> {
         let limits = self.funded.log().limits();
         let dust_limit =
             if holder { limits.holder.dust_limit } else { limits.counterparty.dust_limit };
-        // On the owner's commitment ours are offered by the owner exactly when we own it.
-        let direction = if holder { HtlcDirection::Offered } else { HtlcDirection::Received };
+        // On the owner's commitment, an HTLC is offered by the owner exactly when the owner
+        // offered it: ours when we own it and it is ours, theirs when they own it.
+        let direction =
+            if holder == ours { HtlcDirection::Offered } else { HtlcDirection::Received };
         let channel_type = self.channel_type();
-        let untrimmed = |h: &Htlc| {
-            let tx_htlc = shandian_tx::commitment::Htlc {
-                direction,
-                amount: h.amount_msat,
-                payment_hash: h.payment_hash,
-                cltv_expiry: h.cltv_expiry,
-            };
-            !is_trimmed(&tx_htlc, channel_type, c.spec.feerate, dust_limit)
-        };
-        Some(c.spec.offered.values().filter(|h| untrimmed(h)).map(|h| h.id).collect())
+        let htlcs = if ours { &c.spec.offered } else { &c.spec.received };
+        htlcs
+            .values()
+            .filter(|h| {
+                let tx_htlc = shandian_tx::commitment::Htlc {
+                    direction,
+                    amount: h.amount_msat,
+                    payment_hash: h.payment_hash,
+                    cltv_expiry: h.cltv_expiry,
+                };
+                !is_trimmed(&tx_htlc, channel_type, c.spec.feerate, dust_limit)
+            })
+            .collect()
     }
 
     /// Where our offered HTLCs sit on our latest commitment: each untrimmed one's id and

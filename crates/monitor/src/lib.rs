@@ -26,6 +26,12 @@
 //! [`ChannelMonitor::offered_outputs_on_counterparty`] say which HTLC a confirmed timeout
 //! claim took back (it failed).
 //!
+//! A preimage learned after the close (the node settles a received HTLC only once it knows
+//! it: a forward fulfilled downstream late) goes to [`ChannelMonitor::add_preimage`]; the
+//! next [`ChannelMonitor::resolve`] claims that HTLC with it.
+//! [`ChannelMonitor::received_awaiting_preimage`] says which received HTLCs are still worth
+//! a late preimage (on chain, not expired).
+//!
 //! Nothing here does IO: heights and transactions in, transactions out. The node's monitor
 //! runner watches the chain, stores what it learns and broadcasts each claim when its height
 //! comes.
@@ -35,6 +41,7 @@ mod classify;
 mod counterparty_htlcs;
 mod error;
 mod htlcs;
+mod preimages;
 
 pub use claims::{ChannelMonitor, Claim, ClaimKind, Resolution, SweepPolicy};
 pub use classify::Close;

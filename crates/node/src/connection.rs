@@ -239,7 +239,10 @@ impl Connection<'_> {
                     }
                 }
                 Action::Deliver(message) => {
-                    self.shared.manager.handler().handle_message(self.node_id, message)
+                    if !self.shared.manager.deliver(self.node_id, self.conn_id, message) {
+                        // Dropped or replaced: this connection is over.
+                        return Err(ConnectionError::Replaced);
+                    }
                 }
                 Action::Disconnect(reason) => {
                     // Flush what was sent (e.g. a `warning`) before the socket is dropped.

@@ -101,10 +101,6 @@ impl PeerManager {
         self.peers.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    pub(crate) fn handler(&self) -> &dyn MessageHandler {
-        &*self.handler
-    }
-
     pub(crate) fn subscribe(&self) -> broadcast::Receiver<PeerEvent> {
         self.events.subscribe()
     }
@@ -132,6 +128,20 @@ impl PeerManager {
             self.handler.peer_disconnected(node_id);
             let _ = self.events.send(PeerEvent::Disconnected(node_id));
         }
+    }
+
+    /// Hands `message`, read from connection `conn_id`, to the handler if that connection is
+    /// still the peer's current one; returns whether it did. A message read from a dropped or
+    /// replaced connection would reach channels that have already started over (BOLT 2
+    /// forgets a disconnected connection's uncommitted updates), so it is dropped. Checked
+    /// and handed over under the registry lock, so it is ordered before the disconnection.
+    pub(crate) fn deliver(&self, node_id: PublicKey, conn_id: u64, message: Message) -> bool {
+        let peers = self.lock();
+        let current = peers.get(&node_id).is_some_and(|e| e.conn_id == conn_id);
+        if current {
+            self.handler.handle_message(node_id, message);
+        }
+        current
     }
 
     /// Drops the peer's connection (its writer queue closes, which ends it); returns whether
@@ -177,5 +187,61 @@ impl PeerManager {
             .map(|e| e.sender.clone())
             .ok_or(Error::PeerNotConnected(node_id))?;
         sender.send(message).await.map_err(|_| Error::PeerNotConnected(node_id))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bitcoin::secp256k1::{Secp256k1, SecretKey};
+    use shandian_wire::Ping;
+
+    /// Records what reaches the handler, in order.
+    #[derive(Default)]
+    struct Recorder(Mutex<Vec<String>>);
+
+    impl MessageHandler for Recorder {
+        fn handle_message(&self, _from: PublicKey, message: Message) {
+            self.0.lock().unwrap().push(format!("message {}", message.msg_type()));
+        }
+        fn peer_disconnected(&self, _peer: PublicKey) {
+            self.0.lock().unwrap().push("disconnected".into());
+        }
+    }
+
+    fn info(node_id: PublicKey) -> PeerInfo {
+        PeerInfo {
+            node_id,
+            addr: "127.0.0.1:9735".parse().unwrap(),
+            inbound: false,
+            features: Features::new(),
+            negotiated: Features::new(),
+        }
+    }
+
+    fn ping() -> Message {
+        Message::Ping(Ping { num_pong_bytes: 0, ignored: Vec::new() })
+    }
+
+    #[test]
+    fn messages_of_dropped_or_replaced_connections_are_not_delivered() {
+        let recorder = Arc::new(Recorder::default());
+        let manager = PeerManager::new(recorder.clone());
+        let peer = PublicKey::from_secret_key(
+            &Secp256k1::new(),
+            &SecretKey::from_slice(&[7; 32]).unwrap(),
+        );
+        let (tx, _rx) = mpsc::channel(1);
+        manager.register(1, tx.clone(), info(peer));
+        assert!(manager.deliver(peer, 1, ping()));
+        // A new connection replaces the first: what the first still reads is stale.
+        manager.register(2, tx, info(peer));
+        assert!(!manager.deliver(peer, 1, ping()));
+        assert!(manager.deliver(peer, 2, ping()));
+        // After a local disconnect nothing read on the dropped connection gets through.
+        assert!(manager.disconnect(peer));
+        assert!(!manager.deliver(peer, 2, ping()));
+        let seen = recorder.0.lock().unwrap().clone();
+        assert_eq!(seen, ["message 18", "message 18", "disconnected"]);
     }
 }

@@ -23,6 +23,7 @@ use channels_harness::node::TestNode;
 use channels_harness::regtest_chain::node_config;
 use shandian_chain::{ChainEvent, FundingTx};
 use shandian_node::channels::{ChainCall, ChainOpError, ChannelChain};
+use shandian_node::onchain::SpendLookup;
 use shandian_types::{BlockHeight, FeeratePerKw, Msat};
 use tokio::sync::mpsc;
 
@@ -68,6 +69,13 @@ impl ChannelChain for Forgetful {
             return Box::pin(async { None });
         }
         self.inner.transaction_position(txid)
+    }
+    fn find_spend(
+        &self,
+        outpoint: OutPoint,
+        from: BlockHeight,
+    ) -> ChainCall<'_, Result<SpendLookup, ChainOpError>> {
+        self.inner.find_spend(outpoint, from)
     }
     fn feerate(&self) -> ChainCall<'_, FeeratePerKw> {
         self.inner.feerate()

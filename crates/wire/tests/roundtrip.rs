@@ -34,7 +34,11 @@ proptest! {
             Message::ChannelAnnouncement(_) | Message::NodeAnnouncement(_) | Message::ChannelUpdate(_)
                 | Message::UnknownOdd { .. }
         );
-        prop_assume!(!raw_tail);
+        // (Skipped by returning, not `prop_assume!`: they are ~13% of generated messages and
+        // rejects count against proptest's global limit.)
+        if raw_tail {
+            return Ok(());
+        }
         // A record type above every type any message defines.
         let tlv_type = 1000 + t;
         let mut bytes = m.encode();

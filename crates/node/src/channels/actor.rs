@@ -38,7 +38,7 @@ pub(crate) struct Env {
     pub(crate) inputs: mpsc::UnboundedSender<Input>,
     outbox: mpsc::UnboundedSender<Vec<Outgoing>>,
     /// Where channels closed other than cooperatively go after the batch commits.
-    monitor: Option<MonitorHandle>,
+    pub(crate) monitor: Option<MonitorHandle>,
 }
 
 /// A message for a peer, on the connection it was meant for.
@@ -114,11 +114,13 @@ pub(crate) async fn start(
         tracing::info!(channel = %channel_id, "the restart forgot our unsigned HTLCs {htlc_ids:?}");
         let _ = inputs.send(Input::Forgotten(channel_id, htlc_ids));
     }
+    // Subscribed first: a funding spend is then either in a block delivered to us from now
+    // on, or found by the start-up check for spends made while we were down (or both).
+    let mut events = chain.subscribe();
     super::restore::locate_funding(&chain, &mut loaded.entries, &inputs).await;
     let (outbox, outbox_rx) = mpsc::unbounded_channel();
     let runtime = tokio::runtime::Handle::current();
     runtime.spawn(run_outbox(node.clone(), outbox_rx));
-    let mut events = chain.subscribe();
     let chain_inputs = inputs.clone();
     runtime.spawn(async move {
         while let Some(event) = events.recv().await {

@@ -5,7 +5,7 @@ use shandian_chain::{ChainEvent, FundingTx};
 use shandian_types::{BlockHeight, FeeratePerKw};
 use tokio::sync::mpsc;
 
-use super::chain::{ChainCall, ChannelChain};
+use super::chain::{ChainCall, ChannelChain, SpendLookup};
 use super::error::ChainOpError;
 use crate::onchain::ChainBackend;
 
@@ -47,6 +47,14 @@ impl ChannelChain for ChainBackend {
         txid: Txid,
     ) -> ChainCall<'_, Option<(Transaction, BlockHeight, u32)>> {
         Box::pin(ChainBackend::transaction_position(self, txid))
+    }
+
+    fn find_spend(
+        &self,
+        outpoint: OutPoint,
+        from: BlockHeight,
+    ) -> ChainCall<'_, Result<SpendLookup, ChainOpError>> {
+        Box::pin(async move { self.lookup_spend(outpoint, from).await.map_err(Into::into) })
     }
 
     fn feerate(&self) -> ChainCall<'_, FeeratePerKw> {

@@ -11,6 +11,7 @@ use shandian_types::{BlockHeight, FeeratePerKw};
 use tokio::sync::mpsc;
 
 use super::error::ChainOpError;
+pub use crate::onchain::SpendLookup;
 
 /// A boxed, sendable future.
 pub type ChainCall<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -41,6 +42,14 @@ pub trait ChannelChain: Send + Sync + 'static {
         &self,
         txid: Txid,
     ) -> ChainCall<'_, Option<(Transaction, BlockHeight, u32)>>;
+    /// Whether a confirmed transaction spent `outpoint` (a funding output), looking for the
+    /// spend in blocks from `from` (the funding's height) up: a channel restored after the
+    /// node was down learns that its peer closed it meanwhile.
+    fn find_spend(
+        &self,
+        outpoint: OutPoint,
+        from: BlockHeight,
+    ) -> ChainCall<'_, Result<SpendLookup, ChainOpError>>;
     /// The feerate for new commitments.
     fn feerate(&self) -> ChainCall<'_, FeeratePerKw>;
     /// A fresh wallet script for our closing output.

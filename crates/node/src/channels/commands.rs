@@ -63,6 +63,9 @@ fn channel_config(env: &Env, shutdown_script: ScriptBuf) -> ChannelConfig {
     let c = &env.config;
     let mut policy = Policy::new(env.chain_hash);
     policy.min_funding = c.min_channel_size;
+    // Anchor channels' HTLC transactions carry no fee and need wallet inputs (CPFP) to
+    // confirm, which the monitor does not add yet: neither opened nor accepted.
+    policy.anchors = false;
     ChannelConfig {
         policy,
         dust_limit: c.dust_limit,

@@ -309,6 +309,23 @@ impl Ops<'_, '_> {
         }
     }
 
+    /// A restored channel's funding output was spent while the node was down (found by
+    /// [`super::restore::check_spends`]): closed, recorded and handed to the monitor exactly as
+    /// a spend seen in a block. The check runs after the manager subscribed, so a block
+    /// delivered since may have closed it already: then nothing happens (closed once).
+    pub(crate) fn funding_spent_offline(&mut self, channel_id: ChannelId) {
+        let open = self
+            .state
+            .entries
+            .get(&channel_id)
+            .and_then(|e| e.channel())
+            .is_some_and(|c| c.funded().is_some());
+        if open {
+            tracing::warn!(channel = %channel_id, "funding spent while the node was down: closed");
+            self.step(channel_id, |c| c.handle_chain_event(&ChainEvent::FundingSpent));
+        }
+    }
+
     /// Records where the funding transaction confirmed (from a block, or the chain's index
     /// after a restart).
     pub(crate) fn funding_position(

@@ -57,6 +57,8 @@ pub(crate) enum Input {
         height: u32,
         tx_index: u32,
     },
+    /// A restored channel's funding output was found spent (while the node was down).
+    FundingSpent(ChannelId),
     /// Close a channel.
     Close {
         channel_id: ChannelId,

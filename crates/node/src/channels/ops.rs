@@ -3,7 +3,7 @@
 
 use bitcoin::secp256k1::PublicKey;
 use shandian_channel::{Action, Channel, CloseReason, Command, Event, NewHtlc, Removal};
-use shandian_types::{BlockHeight, ChannelId, NodeId, ShortChannelId};
+use shandian_types::{BlockHeight, ChannelId, NodeId, PaymentPreimage, ShortChannelId};
 use shandian_wire::Message;
 
 use super::actor::{for_monitor, Batch, Env, Note, State};
@@ -62,6 +62,7 @@ impl Ops<'_, '_> {
             Input::FundingPosition { channel_id, tx, height, tx_index } => {
                 self.funding_position(channel_id, *tx, height, tx_index)
             }
+            Input::FundingSpent(channel_id) => self.funding_spent_offline(channel_id),
             Input::Close { channel_id, force, reply } => self.close(channel_id, force, reply),
             Input::OnchainHtlcs => {
                 self.drain(handler)?;
@@ -331,6 +332,53 @@ impl Ops<'_, '_> {
         Ok(true)
     }
 
+    /// A preimage of an HTLC received on `channel_id` that cannot be fulfilled now. An open
+    /// channel keeps it in its state (`Command::LearnPreimage`: the fulfillment deadline
+    /// applies, and a later close hands it to the monitor with the record). For a closed
+    /// channel the monitor follows, it is recorded in this batch and handed to the monitor
+    /// after the commit, which claims the HTLC on chain with it (BOLT 5).
+    fn keep_preimage(&mut self, channel_id: &ChannelId, preimage: PaymentPreimage) {
+        let open = self
+            .state
+            .entries
+            .get(channel_id)
+            .and_then(|e| e.channel())
+            .is_some_and(|c| c.funded().is_some());
+        if open {
+            match self.command(*channel_id, Command::LearnPreimage(preimage)) {
+                Ok(actions) => {
+                    self.apply(*channel_id, actions);
+                }
+                Err(e) => tracing::debug!(channel = %channel_id, "preimage not kept: {e}"),
+            }
+            return;
+        }
+        // Closed in this run (archived at the end of this batch), or before a restart.
+        let closed_here = self.state.entries.contains_key(channel_id);
+        let monitored = closed_here
+            || self.writer.is_monitored_channel(channel_id).unwrap_or_else(|e| {
+                tracing::error!(channel = %channel_id, error = %e, "cannot look up a closed channel");
+                false
+            });
+        let recorded = monitored
+            .then(|| self.writer.record_monitor_preimage(channel_id, &preimage, self.batch.now));
+        match recorded {
+            Some(Ok(())) => {
+                tracing::info!(channel = %channel_id, "preimage of an HTLC on a closed channel: the monitor claims it on chain");
+                if let Some(monitor) = self.env.monitor.clone() {
+                    let channel_id = *channel_id;
+                    self.batch
+                        .after
+                        .push(Box::new(move || monitor.provide_preimage(channel_id, preimage)));
+                }
+            }
+            Some(Err(e)) => {
+                tracing::error!(channel = %channel_id, error = %e, "cannot record a preimage for the monitor")
+            }
+            None => {}
+        }
+    }
+
     /// Whether HTLCs may be offered on the channel now.
     fn usable(&self, channel_id: &ChannelId) -> bool {
         self.channel(channel_id).is_some_and(|s| s.usable)
@@ -397,10 +445,20 @@ impl ChannelOps for Ops<'_, '_> {
         htlc_id: u64,
         removal: Removal,
     ) -> Result<(), HtlcOpError> {
-        let entry =
-            self.state.entries.get(channel_id).ok_or(HtlcOpError::UnknownChannel(*channel_id))?;
+        let Some(entry) = self.state.entries.get(channel_id) else {
+            if let Removal::Fulfill(preimage) = removal {
+                self.keep_preimage(channel_id, preimage);
+            }
+            return Err(HtlcOpError::UnknownChannel(*channel_id));
+        };
         let connected = self.state.peers.contains_key(&entry.peer) && entry.reestablished;
-        if !connected {
+        let closed = entry.channel().is_none_or(Channel::is_closed);
+        if !connected || closed {
+            // The fulfil goes out when the channel is reestablished (the manager redrives
+            // the HTLC); meanwhile the preimage must count on chain.
+            if let Removal::Fulfill(preimage) = removal {
+                self.keep_preimage(channel_id, preimage);
+            }
             return Err(HtlcOpError::NotUsable(*channel_id));
         }
         let actions = self.command(*channel_id, Command::RemoveHtlc { id: htlc_id, removal })?;

@@ -32,6 +32,27 @@ pub const MAX_RESCAN_BLOCKS: u32 = 2016;
 /// The feerate used when the backend cannot estimate: about 4 sat/vB.
 pub const FALLBACK_FEERATE: FeeratePerKw = FeeratePerKw(1_000);
 
+/// What the chain says of an output's spend (see [`ChainBackend::lookup_spend`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SpendLookup {
+    /// Not spent by any confirmed transaction (a mempool spend does not count).
+    Unspent,
+    /// Spent by `txid`, confirmed in `block`.
+    Spent {
+        /// The spending transaction.
+        txid: Txid,
+        /// The block that confirmed it.
+        block: BlockRef,
+    },
+    /// The backend says the output is spent, but no block from `scanned_from` to the
+    /// delivered tip holds the spend: it is deeper than the scan reaches (the node was down
+    /// longer than [`MAX_RESCAN_BLOCKS`]), or in a block not delivered yet.
+    SpentUnfound {
+        /// The lowest block scanned.
+        scanned_from: BlockHeight,
+    },
+}
+
 /// The node's view of the chain: a block follower whose events every subscriber receives in
 /// order, the on-chain wallet kept in step with it, broadcasting (with rebroadcast until
 /// confirmed) and fee estimation. Cheap to clone.
@@ -208,14 +229,27 @@ impl ChainBackend {
         outpoint: OutPoint,
         from: BlockHeight,
     ) -> Result<Option<(Txid, BlockRef)>, OnchainError> {
+        Ok(match self.lookup_spend(outpoint, from).await? {
+            SpendLookup::Spent { txid, block } => Some((txid, block)),
+            SpendLookup::Unspent | SpendLookup::SpentUnfound { .. } => None,
+        })
+    }
+
+    /// Like [`ChainBackend::find_spend`], but telling an unspent output from one the backend
+    /// says is spent (in a confirmed block) while the scan did not find the spending block.
+    pub async fn lookup_spend(
+        &self,
+        outpoint: OutPoint,
+        from: BlockHeight,
+    ) -> Result<SpendLookup, OnchainError> {
         let (reply, answer) = oneshot::channel();
         self.command(Command::KnownSpend(outpoint, reply))?;
-        if let Some(known) = answer.await.map_err(|_| OnchainError::Stopped)? {
-            return Ok(Some(known));
+        if let Some((txid, block)) = answer.await.map_err(|_| OnchainError::Stopped)? {
+            return Ok(SpendLookup::Spent { txid, block });
         }
         let source = &self.inner.source;
         if source.unspent_output(outpoint, false).await?.is_some() {
-            return Ok(None);
+            return Ok(SpendLookup::Unspent);
         }
         let best = self.best_block().await.height.0;
         let lowest = from.0.max(best.saturating_sub(MAX_RESCAN_BLOCKS));
@@ -227,13 +261,11 @@ impl ChainBackend {
                 .iter()
                 .find(|tx| tx.input.iter().any(|i| i.previous_output == outpoint));
             if let Some(tx) = spender {
-                return Ok(Some((
-                    tx.compute_txid(),
-                    BlockRef { height: BlockHeight(height), hash },
-                )));
+                let block = BlockRef { height: BlockHeight(height), hash };
+                return Ok(SpendLookup::Spent { txid: tx.compute_txid(), block });
             }
         }
-        Ok(None)
+        Ok(SpendLookup::SpentUnfound { scanned_from: BlockHeight(lowest) })
     }
 
     /// A transaction the backend knows (mempool, or chain where indexed).

@@ -15,6 +15,14 @@
 //! spend reveals the preimage, failed when our HTLC-timeout or the close itself is deep
 //! enough — and wakes the channel manager ([`MonitorHandle::on_htlc_outcomes`]), which hands
 //! each outcome to the payment logic exactly once.
+//!
+//! A preimage of an HTLC the counterparty offered us that the node learns only after the
+//! close (a forward fulfilled downstream late) still claims that HTLC (BOLT 5): the channel
+//! manager records it (`Writer::record_monitor_preimage`, store version 8) and hands it to
+//! [`MonitorHandle::provide_preimage`]; the monitor also loads, for every closed channel it
+//! starts watching (after a restart too), the preimages the store already knows for it
+//! (recorded ones, fulfilled forwards whose incoming HTLC is on it, invoices it paid). A
+//! channel with such an HTLC on chain stays watched until the HTLC expired.
 
 mod actor;
 mod backend;
@@ -26,7 +34,7 @@ mod watcher;
 
 use std::sync::Arc;
 
-pub use backend::{ChainBackend, FALLBACK_FEERATE, MAX_RESCAN_BLOCKS, WALLET_FILE};
+pub use backend::{ChainBackend, SpendLookup, FALLBACK_FEERATE, MAX_RESCAN_BLOCKS, WALLET_FILE};
 pub use closed::{record_closed_channel, ClosedChannel};
 pub use error::OnchainError;
 pub use monitor::{ClaimInfo, MonitorHandle, MonitorStatus, RESOLVE_DEPTH};

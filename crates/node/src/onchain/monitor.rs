@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use shandian_channel::{ChannelRecord, ChannelSigner};
 use shandian_monitor::ChannelMonitor;
 use shandian_tx::InMemorySigner;
-use shandian_types::ChannelId;
+use shandian_types::{ChannelId, PaymentPreimage};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::watcher::Watcher;
@@ -79,6 +79,7 @@ impl std::fmt::Debug for OutcomeSink {
 
 pub(crate) enum MonitorCommand {
     Watch(ClosedChannel),
+    Preimage(ChannelId, PaymentPreimage),
     Status(oneshot::Sender<Vec<MonitorStatus>>),
 }
 
@@ -118,6 +119,18 @@ impl MonitorHandle {
     pub fn watch(&self, closed: ClosedChannel) {
         if self.commands.send(MonitorCommand::Watch(closed)).is_err() {
             tracing::warn!("monitor stopped; the close is recorded and resumes on restart");
+        }
+    }
+
+    /// Hands the monitor the preimage of an HTLC the counterparty offered us on the closed
+    /// channel `channel_id`, learned after the close (a forward fulfilled downstream late).
+    /// Record it first with `Writer::record_monitor_preimage` (a restart reloads it from
+    /// there); the monitor then claims the HTLC with it: HTLC-success on our commitment, a
+    /// direct spend on the counterparty's (BOLT 5). A preimage of no received HTLC of the
+    /// channel is ignored.
+    pub fn provide_preimage(&self, channel_id: ChannelId, preimage: PaymentPreimage) {
+        if self.commands.send(MonitorCommand::Preimage(channel_id, preimage)).is_err() {
+            tracing::warn!("monitor stopped; the preimage is recorded and resumes on restart");
         }
     }
 

@@ -20,6 +20,7 @@ use crate::store::{
 };
 
 mod htlcs;
+mod preimages;
 
 /// A claim the task follows.
 struct Tracked {
@@ -108,6 +109,8 @@ struct Watched {
     close: Option<Close>,
     /// Our offered HTLCs whose on-chain outcome is recorded.
     outcomes: HashSet<u64>,
+    /// Whether the monitor learned preimages from the store beyond its record's.
+    learned_preimages: bool,
 }
 
 impl Watched {
@@ -121,6 +124,7 @@ impl Watched {
             resolved: false,
             close: None,
             outcomes: HashSet::new(),
+            learned_preimages: false,
         }
     }
 
@@ -202,6 +206,9 @@ impl Watcher {
             match self.restore(&channel, &claims) {
                 Ok(mut watched) => {
                     watched.outcomes = recorded.iter().map(|h| h.htlc_id).collect();
+                    if let Err(e) = self.load_preimages(&mut watched).await {
+                        tracing::error!(channel = %id, error = %e, "cannot load preimages for closed channel");
+                    }
                     self.add(watched).await
                 }
                 Err(e) => {
@@ -252,7 +259,14 @@ impl Watcher {
         match spent_at {
             None => self.find_old_spend(funding).await,
             Some(from) => {
-                self.load_spend_tx(self.watched.len() - 1).await;
+                let index = self.watched.len() - 1;
+                self.load_spend_tx(index).await;
+                if self.watched[index].learned_preimages {
+                    // Preimages learned after the claims were built: claim those HTLCs too.
+                    if let Err(e) = self.refresh_claims(index).await {
+                        tracing::error!(error = %e, "cannot add claims for late preimages");
+                    }
+                }
                 for outpoint in pending {
                     self.find_old_claim_spend(outpoint, from).await;
                 }
@@ -311,6 +325,11 @@ impl Watcher {
                 }
                 command = commands.recv() => match command {
                     Some(MonitorCommand::Watch(closed)) => self.watch(closed).await,
+                    Some(MonitorCommand::Preimage(channel_id, preimage)) => {
+                        if let Err(e) = self.on_preimage(channel_id, preimage).await {
+                            tracing::error!(channel = %channel_id, error = %e, "monitor could not use a preimage");
+                        }
+                    }
                     Some(MonitorCommand::Status(reply)) => {
                         let _ = reply.send(self.watched.iter().map(Watched::status).collect());
                     }
@@ -343,7 +362,11 @@ impl Watcher {
         if let Err(e) = self.write(move |w| super::record_closed_channel(w, &record)).await {
             tracing::error!(channel = %id, error = %e, "cannot record closed channel");
         }
-        self.add(Watched::new(id, monitor)).await;
+        let mut watched = Watched::new(id, monitor);
+        if let Err(e) = self.load_preimages(&mut watched).await {
+            tracing::error!(channel = %id, error = %e, "cannot load preimages for closed channel");
+        }
+        self.add(watched).await;
     }
 
     async fn on_event(&mut self, event: ChainEvent) -> Result<(), OnchainError> {
@@ -576,6 +599,7 @@ impl Watcher {
         let Some((_, spent_at, _)) = &watched.spend else { return false };
         !watched.resolved
             && deep(*spent_at)
+            && self.late_preimage_window_closed(index, tip)
             && watched.claims.iter().all(|c| match c.status {
                 ClaimStatus::Lost => true,
                 ClaimStatus::Confirmed => c.confirmed_at.is_some_and(deep),

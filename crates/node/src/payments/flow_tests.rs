@@ -564,6 +564,41 @@ async fn a_pending_payment_resolves_after_a_restart_and_forwards_replay_idempote
 }
 
 #[tokio::test]
+async fn a_paid_invoice_leaves_memory_and_its_htlc_still_replays_from_the_store() {
+    let mut net = three_nodes(false).await;
+    let issued = invoice(&net.nodes[2], 2_000_000).await;
+    let unpaid = |node: &TestNode| node.handle.state.lock().unwrap().invoices.len();
+    assert_eq!(unpaid(&net.nodes[2]), 1);
+    let handle = net.nodes[0].handle.clone();
+    let _ = handle.pay(&issued.bolt11, None, Duration::from_millis(1)).await;
+    let (channel, id, htlc) = net.nodes[0].take_added().pop().unwrap();
+    let add = add_message(channel, id, &htlc);
+    net.nodes[1].with(|h, ops| h.htlc_incoming(ops, &channel, &add, false));
+    let (out_channel, out_id, out_htlc) = net.nodes[1].take_added().pop().unwrap();
+    let add_out = add_message(out_channel, out_id, &out_htlc);
+    let fulfilled = |settled: Vec<(ChannelId, u64, Removal)>| {
+        matches!(settled.as_slice(), [(c, i, Removal::Fulfill(p))]
+            if (*c, *i) == (out_channel, out_id) && p.hash() == issued.payment_hash)
+    };
+    net.nodes[2].with(|h, ops| h.htlc_incoming(ops, &out_channel, &add_out, false));
+    assert!(fulfilled(net.nodes[2].take_settled()));
+    assert_eq!(unpaid(&net.nodes[2]), 0, "a paid invoice is only in the store");
+    // The same HTLC handed over again (a reconnection, a restart) is fulfilled again.
+    net.nodes[2].with(|h, ops| h.htlc_incoming(ops, &out_channel, &add_out, false));
+    assert!(fulfilled(net.nodes[2].take_settled()));
+    let charlie = net.nodes.remove(2).restart().await;
+    net.nodes.insert(2, charlie);
+    assert_eq!(unpaid(&net.nodes[2]), 0);
+    net.nodes[2].with(|h, ops| h.htlc_incoming(ops, &out_channel, &add_out, false));
+    assert!(fulfilled(net.nodes[2].take_settled()));
+    // Another HTLC for the paid invoice is refused.
+    let other = add_message(out_channel, out_id + 1, &out_htlc);
+    net.nodes[2].with(|h, ops| h.htlc_incoming(ops, &out_channel, &other, false));
+    let settled = net.nodes[2].take_settled();
+    assert!(matches!(settled.as_slice(), [(_, i, Removal::Fail(_))] if *i == out_id + 1));
+}
+
+#[tokio::test]
 async fn a_restart_fails_a_payment_that_never_sent_an_htlc() {
     let node = TestNode::new(1, vec![]).await;
     node.core.lock().unwrap().batch(|ops| {

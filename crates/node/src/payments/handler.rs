@@ -12,9 +12,9 @@ use shandian_wire::OnionPacket as WireOnion;
 
 use super::forward::{self, UpstreamFailure};
 use super::outgoing;
-use super::receive::{self, Receipt};
+use super::receive::{self, KnownInvoice, Receipt};
 use super::state::{ForwardEntry, HtlcKey, PaymentsState};
-use crate::store::{ForwardStatus, InvoicePaid, InvoiceStatus, NewForward, StoreError};
+use crate::store::{ForwardStatus, InvoicePaid, NewForward, StoreError};
 use crate::switch::{ChannelOps, HtlcHandler, OnchainOutcome};
 
 /// The payment logic's side of the switch (see [`crate::switch`]).
@@ -142,15 +142,9 @@ impl HtlcHandler for Handler {
     ) -> Result<(), StoreError> {
         let mut state = self.lock();
         let now = ops.now();
-        let expired =
-            state.invoices.values().any(|i| i.status == InvoiceStatus::Unpaid && i.is_expired(now));
-        if expired {
+        if state.invoices.values().any(|i| i.is_expired(now)) {
             ops.store().expire_invoices(now)?;
-            for invoice in state.invoices.values_mut() {
-                if invoice.status == InvoiceStatus::Unpaid && invoice.is_expired(now) {
-                    invoice.status = InvoiceStatus::Expired;
-                }
-            }
+            state.invoices.retain(|_, i| !i.is_expired(now));
         }
         Ok(())
     }
@@ -263,11 +257,20 @@ fn receive_final(
     secret: &SharedSecret,
 ) -> Result<(), StoreError> {
     let hash = htlc.payment_hash;
+    // Paid and expired invoices are only in the store.
+    let stored;
+    let invoice = match state.invoices.get(&hash) {
+        Some(known) => Some(known),
+        None => {
+            stored = ops.store().invoice(&hash)?.as_ref().map(KnownInvoice::from);
+            stored.as_ref()
+        }
+    };
     let receipt = receive::check(
         &key.0,
         htlc,
         payload,
-        state.invoices.get(&hash),
+        invoice,
         ops.best_block(),
         ops.now(),
         state.config.min_final_cltv_expiry_delta,
@@ -289,11 +292,7 @@ fn receive_final(
                 }
                 Err(e) => return Err(e),
             }
-            if let Some(invoice) = state.invoices.get_mut(&hash) {
-                invoice.status = InvoiceStatus::Paid;
-                invoice.received = Some(htlc.amount_msat);
-                invoice.paid_by = Some(key);
-            }
+            state.invoices.remove(&hash);
             tracing::info!("invoice {hash} paid with {} msat", htlc.amount_msat.0);
             settle(ops, key, Removal::Fulfill(preimage));
             Ok(())

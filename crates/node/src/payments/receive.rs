@@ -31,6 +31,21 @@ pub struct KnownInvoice {
     pub paid_by: Option<(ChannelId, u64)>,
 }
 
+impl From<&crate::store::Invoice> for KnownInvoice {
+    fn from(stored: &crate::store::Invoice) -> KnownInvoice {
+        KnownInvoice {
+            preimage: stored.invoice.preimage,
+            payment_secret: stored.invoice.payment_secret,
+            amount: stored.invoice.amount,
+            created_at: stored.invoice.created_at,
+            expiry_secs: stored.invoice.expiry_secs,
+            status: stored.status,
+            received: stored.received,
+            paid_by: stored.paid_by,
+        }
+    }
+}
+
 impl KnownInvoice {
     /// BOLT 11: a payee SHOULD NOT accept a payment after timestamp plus expiry.
     pub fn is_expired(&self, now: u64) -> bool {

@@ -89,7 +89,9 @@ pub(crate) struct PaymentsState {
     pub node_secret: SecretKey,
     pub node_id: NodeId,
     pub config: PaymentsConfig,
-    /// Our invoices, by payment hash.
+    /// Our unpaid invoices, by payment hash. Paid and expired ones leave memory (an HTLC
+    /// naming one, e.g. a replay after a restart, reads it from the store), so memory and the
+    /// per-block expiry scan stay as large as what is still payable, not as every invoice ever.
     pub invoices: HashMap<PaymentHash, KnownInvoice>,
     /// Our HTLCs in flight, by outgoing channel and id.
     pub sent: HashMap<HtlcKey, SentHtlc>,
@@ -121,20 +123,8 @@ impl PaymentsState {
             forwards: HashMap::new(),
             forwards_out: HashMap::new(),
         };
-        for invoice in store.invoices()? {
-            state.invoices.insert(
-                invoice.payment_hash,
-                KnownInvoice {
-                    preimage: invoice.invoice.preimage,
-                    payment_secret: invoice.invoice.payment_secret,
-                    amount: invoice.invoice.amount,
-                    created_at: invoice.invoice.created_at,
-                    expiry_secs: invoice.invoice.expiry_secs,
-                    status: invoice.status,
-                    received: invoice.received,
-                    paid_by: invoice.paid_by,
-                },
-            );
+        for invoice in store.unpaid_invoices()? {
+            state.invoices.insert(invoice.payment_hash, KnownInvoice::from(&invoice));
         }
         for (_, attempts) in store.pending_payments()? {
             for attempt in attempts {

@@ -143,6 +143,11 @@ impl Writer<'_> {
         }
     }
 
+    /// See [`Store::invoice`]; inside the batch, so it sees the batch's own writes.
+    pub fn invoice(&self, hash: &PaymentHash) -> Result<Option<Invoice>, StoreError> {
+        select_invoice(&self.tx, hash)
+    }
+
     /// Marks every unpaid invoice whose expiry has passed at `now` as expired; returns how many.
     pub fn expire_invoices(&self, now: u64) -> Result<usize, StoreError> {
         Ok(self.tx.execute(
@@ -176,8 +181,15 @@ impl Store {
 
     /// The invoice for `hash`: what the node looks up when an HTLC arrives for it.
     pub fn invoice(&self, hash: &PaymentHash) -> Result<Option<Invoice>, StoreError> {
-        let mut stmt = self.conn.prepare(&format!("{SELECT_INVOICE} WHERE payment_hash = ?1"))?;
-        Ok(collect(&mut stmt, [&hash.0[..]], decode_invoice)?.pop())
+        select_invoice(&self.conn, hash)
+    }
+
+    /// Every invoice still waiting for payment, oldest first.
+    pub fn unpaid_invoices(&self) -> Result<Vec<Invoice>, StoreError> {
+        let mut stmt = self.conn.prepare(&format!(
+            "{SELECT_INVOICE} WHERE status = 'unpaid' ORDER BY created_at, payment_hash"
+        ))?;
+        collect(&mut stmt, [], decode_invoice)
     }
 
     /// Every invoice, oldest first.
@@ -186,6 +198,14 @@ impl Store {
             self.conn.prepare(&format!("{SELECT_INVOICE} ORDER BY created_at, payment_hash"))?;
         collect(&mut stmt, [], decode_invoice)
     }
+}
+
+fn select_invoice(
+    conn: &rusqlite::Connection,
+    hash: &PaymentHash,
+) -> Result<Option<Invoice>, StoreError> {
+    let mut stmt = conn.prepare_cached(&format!("{SELECT_INVOICE} WHERE payment_hash = ?1"))?;
+    Ok(collect(&mut stmt, [&hash.0[..]], decode_invoice)?.pop())
 }
 
 const SELECT_INVOICE: &str = "SELECT payment_hash, preimage, payment_secret, bolt11, amount_msat, \

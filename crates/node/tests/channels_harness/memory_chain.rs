@@ -11,8 +11,9 @@ use bitcoin::{
     absolute, Amount, Block, BlockHash, CompactTarget, OutPoint, ScriptBuf, Sequence, Transaction,
     TxIn, TxMerkleNode, TxOut, Txid, WPubkeyHash, Witness,
 };
-use shandian_chain::{ChainEvent, FundingTx};
+use shandian_chain::{BlockRef, ChainEvent, FundingTx};
 use shandian_node::channels::{ChainCall, ChainOpError, ChannelChain};
+use shandian_node::onchain::SpendLookup;
 use shandian_types::{BlockHeight, FeeratePerKw};
 use tokio::sync::mpsc;
 
@@ -139,6 +140,24 @@ impl ChannelChain for MemoryChain {
             Some((txs[index].clone(), BlockHeight(*height), index as u32))
         });
         Box::pin(async move { found })
+    }
+
+    fn find_spend(
+        &self,
+        outpoint: OutPoint,
+        from: BlockHeight,
+    ) -> ChainCall<'_, Result<SpendLookup, ChainOpError>> {
+        let inner = self.inner.lock().unwrap();
+        let found = inner.blocks.iter().filter(|(height, _)| *height >= from.0).find_map(
+            |(height, txs)| {
+                let tx =
+                    txs.iter().find(|t| t.input.iter().any(|i| i.previous_output == outpoint))?;
+                let hash = BlockHash::from_byte_array([*height as u8; 32]);
+                let block = BlockRef { height: BlockHeight(*height), hash };
+                Some(SpendLookup::Spent { txid: tx.compute_txid(), block })
+            },
+        );
+        Box::pin(async move { Ok(found.unwrap_or(SpendLookup::Unspent)) })
     }
 
     fn feerate(&self) -> ChainCall<'_, FeeratePerKw> {
