@@ -15,7 +15,7 @@ use super::outgoing;
 use super::receive::{self, KnownInvoice, Receipt};
 use super::state::{ForwardEntry, HtlcKey, PaymentsState};
 use crate::store::{ForwardStatus, InvoicePaid, NewForward, StoreError};
-use crate::switch::{ChannelOps, HtlcHandler, OnchainOutcome};
+use crate::switch::{ChannelOps, HtlcHandler, HtlcOpError, OnchainOutcome};
 
 /// The payment logic's side of the switch (see [`crate::switch`]).
 pub(crate) struct Handler {
@@ -199,8 +199,14 @@ fn settle_failed(
 }
 
 fn settle(ops: &mut dyn ChannelOps, key: HtlcKey, removal: Removal) {
-    if let Err(e) = ops.settle_htlc(&key.0, key.1, removal) {
-        tracing::warn!(channel = %key.0, "cannot settle incoming HTLC {}: {e}", key.1);
+    match ops.settle_htlc(&key.0, key.1, removal) {
+        Ok(()) => {}
+        // Offline or closed: the removal goes out when the channel is reestablished (the
+        // manager hands the HTLC over again), and a preimage is kept for the chain meanwhile.
+        Err(e @ (HtlcOpError::NotUsable(_) | HtlcOpError::UnknownChannel(_))) => {
+            tracing::info!(channel = %key.0, "incoming HTLC {} settles later: {e}", key.1)
+        }
+        Err(e) => tracing::warn!(channel = %key.0, "cannot settle incoming HTLC {}: {e}", key.1),
     }
 }
 
