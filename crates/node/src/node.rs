@@ -1,6 +1,7 @@
 //! Starting and stopping a node: the listener, the diallers for `--connect` peers, and the
 //! [`NodeHandle`] the rest of the program uses.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -30,11 +31,22 @@ pub(crate) struct Shared {
     /// Node ids with a dialler running (and its id), so `connect` twice does not dial twice
     /// and `disconnect` can tell that dialler to stop.
     diallers: Mutex<Vec<(PublicKey, u64)>>,
+    /// Per peer, held by our outbound connection to it from the dial until it ends: at most
+    /// one of our dials to a peer is alive. Two at once (a redialler and `connect_now`) could
+    /// each be kept by one side and dropped by the other, since each side keeps the
+    /// connection that finished `init` last and the two sides may see them finish in
+    /// opposite orders.
+    outbound: Mutex<HashMap<PublicKey, Arc<tokio::sync::Mutex<()>>>>,
     /// Every task holds a clone; shutdown waits until all are dropped.
     task_guard: Mutex<Option<mpsc::Sender<()>>>,
 }
 
 impl Shared {
+    fn outbound_lock(&self, node_id: PublicKey) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = self.outbound.lock().unwrap_or_else(|p| p.into_inner());
+        locks.entry(node_id).or_default().clone()
+    }
+
     fn spawn<F: Future<Output = ()> + Send + 'static>(self: &Arc<Self>, task: F) {
         let guard = self.task_guard.lock().unwrap_or_else(|p| p.into_inner()).clone();
         if let Some(guard) = guard {
@@ -98,6 +110,7 @@ impl Node {
             manager: PeerManager::new(handler),
             shutdown,
             diallers: Mutex::new(Vec::new()),
+            outbound: Mutex::new(HashMap::new()),
             task_guard: Mutex::new(Some(guard)),
         });
         tracing::info!(%node_id, listen = %listen_addr, network = %shared.config.network,
@@ -182,16 +195,30 @@ impl NodeHandle {
             self.connect(node_id, addr);
             return Ok(peer);
         }
-        let (failed_tx, mut failed) = oneshot::channel();
+        // `None`: another of our dials connected the peer while this one waited its turn.
+        let (failed_tx, mut failed) = oneshot::channel::<Option<ConnectionError>>();
+        // Dropped when this call returns: a dial still waiting for its turn is then not
+        // needed (one that started owns its connection and runs on).
+        let (_waiting, cancelled) = oneshot::channel::<()>();
         let shared = self.shared.clone();
         self.shared.spawn(async move {
             let mut shutdown = shared.shutdown.clone();
+            let turn = tokio::select! {
+                turn = shared.outbound_lock(node_id).lock_owned() => turn,
+                _ = cancelled => return,
+                _ = shutdown.changed() => return,
+            };
+            if shared.manager.is_connected(&node_id) {
+                let _ = failed_tx.send(None);
+                return;
+            }
             let reason = tokio::select! {
                 (_, reason) = dial_once(&shared, node_id, addr) => reason,
                 _ = shutdown.changed() => ConnectionError::Shutdown,
             };
+            drop(turn);
             tracing::info!(peer = %node_id, %addr, "connection ended: {reason}");
-            let _ = failed_tx.send(reason);
+            let _ = failed_tx.send(Some(reason));
         });
         let peer = loop {
             tokio::select! {
@@ -207,14 +234,14 @@ impl NodeHandle {
                         return Err(ConnectionError::Shutdown)
                     }
                 },
-                reason = &mut failed => match reason {
-                    // Another connection with the peer (its own dial, or our redialler) took
-                    // this one's place: the peer is connected all the same.
-                    Ok(ConnectionError::Replaced) => match connected(self.peers()) {
-                        Some(peer) => break peer,
-                        None => return Err(ConnectionError::Replaced),
-                    },
-                    reason => return Err(reason.unwrap_or(ConnectionError::Shutdown)),
+                // This dial ended, or was not needed: if another connection with the peer
+                // (its own dial, or our redialler) is up, the peer is connected all the same.
+                reason = &mut failed => match (connected(self.peers()), reason) {
+                    (Some(peer), _) => break peer,
+                    (None, Ok(reason)) => {
+                        return Err(reason.unwrap_or(ConnectionError::Replaced))
+                    }
+                    (None, Err(_)) => return Err(ConnectionError::Shutdown),
                 },
             }
         };
@@ -319,16 +346,25 @@ async fn dial_loop(shared: Arc<Shared>, node_id: PublicKey, addr: SocketAddr, di
             // Already connected (it dialled us): check again later.
             delay = min;
         } else {
+            let lock = shared.outbound_lock(node_id);
             let ended = tokio::select! {
-                ended = dial_once(&shared, node_id, addr) => ended,
+                ended = async {
+                    let _turn = lock.lock().await;
+                    // Another of our dials may have connected while this one waited.
+                    if shared.manager.is_connected(&node_id) {
+                        return None;
+                    }
+                    Some(dial_once(&shared, node_id, addr).await)
+                } => ended,
                 _ = shutdown.changed() => return,
             };
             match ended {
-                (true, reason) => {
+                None => delay = min,
+                Some((true, reason)) => {
                     tracing::info!(peer = %node_id, %addr, "peer disconnected: {reason}");
                     delay = min;
                 }
-                (false, reason) => tracing::info!(peer = %node_id, %addr,
+                Some((false, reason)) => tracing::info!(peer = %node_id, %addr,
                     "connection failed: {reason}; retrying in {delay:?}"),
             }
         }
