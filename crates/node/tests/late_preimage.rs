@@ -22,24 +22,11 @@ use bitcoin::Amount;
 use onchain_net::*;
 use payments_harness::*;
 use shandian_node::onchain::ClaimInfo;
-use shandian_node::store::{ClaimStatus, ForwardStatus, InvoiceStatus, PaymentStatus, Store};
+use shandian_node::store::{ClaimStatus, ForwardStatus, PaymentStatus, Store};
 use shandian_types::{ChannelId, Msat};
 
 /// The HTLC Alice offers Bob: Charlie's 20,000 sat plus Bob's fee (a few sat).
 const AMOUNT: Msat = Msat(20_000_000);
-
-/// Waits until `node`'s monitor has seen the funding spend of `channel`.
-async fn wait_for_close(node: &TestNode, channel: ChannelId) {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let status = node.monitor.status().await;
-        if status.iter().any(|s| s.channel_id == channel && s.close.is_some()) {
-            return;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "the monitor never saw the close");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
 
 /// `node`'s claims of `kind` on `channel`.
 async fn claims(node: &TestNode, channel: ChannelId, kind: &str) -> Vec<ClaimInfo> {
@@ -79,19 +66,6 @@ async fn mine_until_claimed(
     }
 }
 
-/// Waits until `node`'s wallet holds `expected` in total.
-async fn wait_balance(node: &TestNode, expected: Amount) {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let total = node.chain.balance().await.total();
-        if total == expected {
-            return;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "wallet holds {total}, not {expected}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 /// Waits until `node` sees `channel` unusable (its peer gone).
 async fn wait_unusable(node: &TestNode, channel: ChannelId) {
     node.wait_summary(channel, "the channel to become unusable", |s| s.is_none_or(|s| !s.usable))
@@ -107,24 +81,6 @@ async fn wait_forward_fulfilled(bob: &TestNode) {
             return;
         }
         assert!(tokio::time::Instant::now() < deadline, "Charlie's fulfil never reached Bob");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// Charlie fulfils the HTLC he holds, but his messages stop reaching Bob: Bob learns the
-/// preimage only once they reconnect. (Charlie checks the HTLC's expiry against the height
-/// when he accepts it: he must not wait for blocks to be mined.)
-async fn charlie_fulfils_unheard(net: &Net) {
-    net.relay.blackhole.store(true, Ordering::SeqCst);
-    net.gate.release(&net.charlie).await;
-    // Charlie has fulfilled (and signed) once his payment logic marked the invoice paid.
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let invoices = net.charlie.payments.list_invoices().await.unwrap();
-        if invoices.iter().any(|i| i.status == InvoiceStatus::Paid) {
-            break;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "Charlie never took the payment");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
