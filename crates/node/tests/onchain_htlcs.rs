@@ -169,13 +169,7 @@ async fn bob_down_while_charlie_takes_the_htlc_still_fulfils_alice_after_restart
     // Bob restarted learns the preimage from the chain; he fulfils Alice once they are
     // connected again (he listens on a new port).
     let bob = TestNode::start(&chain, &dir).await;
-    alice.connect(&bob).await;
-    wait_finished(&paying).await;
-    let paid = paying.await.unwrap().expect("Alice's payment succeeds");
-    assert_eq!(paid.preimage.hash(), hash);
-    assert_eq!(onchain_outcomes(&bob, bc), vec![(OnchainOutcome::Fulfilled(paid.preimage), true)]);
-    let forwards = bob.payments.list_forwards().await.unwrap();
-    assert_eq!(forwards[0].status, ForwardStatus::Fulfilled);
+    bob_fulfils_alice_from_the_chain(&alice, &bob, bc, hash, paying).await;
     for node in [alice, bob, charlie] {
         node.stop().await;
     }

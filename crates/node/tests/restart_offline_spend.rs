@@ -24,7 +24,7 @@ use bitcoin::Amount;
 use onchain_net::*;
 use payments_harness::*;
 use shandian_node::onchain::{ClaimInfo, MAX_RESCAN_BLOCKS};
-use shandian_node::store::{ClaimStatus, ForwardStatus, OnchainOutcome, PaymentStatus, Store};
+use shandian_node::store::{ClaimStatus, PaymentStatus, Store};
 use shandian_regtest::RegtestChain;
 use shandian_types::{ChannelId, Msat};
 
@@ -158,13 +158,7 @@ async fn charlie_takes_the_htlc_while_bob_is_down_and_bob_fulfils_alice_after_re
     // fulfils Alice once they are connected again (he listens on a new port).
     let bob = TestNode::start(&chain, &bob_dir).await;
     wait_for_archived_close(&bob, bc).await;
-    alice.connect(&bob).await;
-    wait_finished(&paying).await;
-    let paid = paying.await.unwrap().expect("Alice's payment succeeds");
-    assert_eq!(paid.preimage.hash(), hash);
-    assert_eq!(onchain_outcomes(&bob, bc), vec![(OnchainOutcome::Fulfilled(paid.preimage), true)]);
-    let forwards = bob.payments.list_forwards().await.unwrap();
-    assert_eq!(forwards[0].status, ForwardStatus::Fulfilled);
+    bob_fulfils_alice_from_the_chain(&alice, &bob, bc, hash, paying).await;
     let payments = alice.payments.list_payments().await.unwrap();
     assert_eq!(payments[0].status, PaymentStatus::Succeeded);
     for node in [alice, bob, charlie] {

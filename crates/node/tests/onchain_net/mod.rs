@@ -14,7 +14,9 @@ use bitcoin::Amount;
 use shandian_channel::{Htlc, Update};
 use shandian_node::channels::OpenedChannel;
 use shandian_node::payments::{PayError, PaySuccess};
-use shandian_node::store::{ClaimStatus, InvoiceStatus, OnchainOutcome, Store, StoreError};
+use shandian_node::store::{
+    ClaimStatus, ForwardStatus, InvoiceStatus, OnchainOutcome, Store, StoreError,
+};
 use shandian_node::switch::{ChannelOps, HtlcHandler};
 use shandian_regtest::RegtestChain;
 use shandian_types::{BlockHeight, ChannelId, Msat, PaymentHash, PaymentPreimage};
@@ -304,4 +306,23 @@ pub fn onchain_outcomes(node: &TestNode, channel: ChannelId) -> Vec<(OnchainOutc
     let store = Store::open(&node.dir).unwrap();
     let all = store.onchain_htlcs(&channel).unwrap();
     all.into_iter().map(|h| (h.outcome, h.reported_at.is_some())).collect()
+}
+
+/// Bob, restarted after Charlie took the HTLC on chain with the preimage while Bob was down,
+/// connects to Alice: he learned the preimage from the chain, reports it once, and fulfils
+/// her upstream, so her payment for `hash` succeeds.
+pub async fn bob_fulfils_alice_from_the_chain(
+    alice: &TestNode,
+    bob: &TestNode,
+    bc: ChannelId,
+    hash: PaymentHash,
+    paying: tokio::task::JoinHandle<Result<PaySuccess, PayError>>,
+) {
+    alice.connect(bob).await;
+    wait_finished(&paying).await;
+    let paid = paying.await.unwrap().expect("Alice's payment succeeds");
+    assert_eq!(paid.preimage.hash(), hash);
+    assert_eq!(onchain_outcomes(bob, bc), vec![(OnchainOutcome::Fulfilled(paid.preimage), true)]);
+    let forwards = bob.payments.list_forwards().await.unwrap();
+    assert_eq!(forwards[0].status, ForwardStatus::Fulfilled);
 }
