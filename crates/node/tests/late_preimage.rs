@@ -15,31 +15,21 @@
 mod onchain_net;
 mod payments_harness;
 
+use std::path::PathBuf;
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bitcoin::Amount;
 use onchain_net::*;
 use payments_harness::*;
 use shandian_node::onchain::ClaimInfo;
-use shandian_node::store::{ClaimStatus, ForwardStatus, InvoiceStatus, PaymentStatus, Store};
+use shandian_node::store::{ClaimStatus, ForwardStatus, PaymentStatus, Store};
+use shandian_regtest::RegtestChain;
 use shandian_types::{ChannelId, Msat};
 
 /// The HTLC Alice offers Bob: Charlie's 20,000 sat plus Bob's fee (a few sat).
 const AMOUNT: Msat = Msat(20_000_000);
-
-/// Waits until `node`'s monitor has seen the funding spend of `channel`.
-async fn wait_for_close(node: &TestNode, channel: ChannelId) {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let status = node.monitor.status().await;
-        if status.iter().any(|s| s.channel_id == channel && s.close.is_some()) {
-            return;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "the monitor never saw the close");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
 
 /// `node`'s claims of `kind` on `channel`.
 async fn claims(node: &TestNode, channel: ChannelId, kind: &str) -> Vec<ClaimInfo> {
@@ -79,19 +69,6 @@ async fn mine_until_claimed(
     }
 }
 
-/// Waits until `node`'s wallet holds `expected` in total.
-async fn wait_balance(node: &TestNode, expected: Amount) {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let total = node.chain.balance().await.total();
-        if total == expected {
-            return;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "wallet holds {total}, not {expected}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 /// Waits until `node` sees `channel` unusable (its peer gone).
 async fn wait_unusable(node: &TestNode, channel: ChannelId) {
     node.wait_summary(channel, "the channel to become unusable", |s| s.is_none_or(|s| !s.usable))
@@ -107,24 +84,6 @@ async fn wait_forward_fulfilled(bob: &TestNode) {
             return;
         }
         assert!(tokio::time::Instant::now() < deadline, "Charlie's fulfil never reached Bob");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// Charlie fulfils the HTLC he holds, but his messages stop reaching Bob: Bob learns the
-/// preimage only once they reconnect. (Charlie checks the HTLC's expiry against the height
-/// when he accepts it: he must not wait for blocks to be mined.)
-async fn charlie_fulfils_unheard(net: &Net) {
-    net.relay.blackhole.store(true, Ordering::SeqCst);
-    net.gate.release(&net.charlie).await;
-    // Charlie has fulfilled (and signed) once his payment logic marked the invoice paid.
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let invoices = net.charlie.payments.list_invoices().await.unwrap();
-        if invoices.iter().any(|i| i.status == InvoiceStatus::Paid) {
-            break;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "Charlie never took the payment");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -154,6 +113,62 @@ fn assert_claims_the_htlc(claim: &ClaimInfo, max_fee: u64) {
     assert!(amount < htlc && amount + max_fee >= htlc, "{claim:?}");
 }
 
+/// Mining with `all`, Bob takes the HTLC from Alice's commitment with the preimage: the
+/// claim, less its fee, reaches his wallet, which held `before`.
+async fn bob_claims_with_the_preimage(
+    chain: &Arc<RegtestChain>,
+    all: &[&TestNode],
+    bob: &TestNode,
+    ab: ChannelId,
+    before: Amount,
+) {
+    let mine_all = async |n| mine(chain, all, n, &foreign_script()).await;
+    let claim = mine_until_claimed(mine_all, bob, ab, "CounterpartyHtlcPreimage", 20).await;
+    assert_claims_the_htlc(&claim, 1_000);
+    wait_balance(bob, before + claim.amount).await;
+}
+
+/// Alice learns the preimage from Bob's claim: her stored payment succeeds (blocks are
+/// mined with `all` meanwhile).
+async fn wait_alice_paid(chain: &Arc<RegtestChain>, all: &[&TestNode], alice: &TestNode) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let payments = alice.payments.list_payments().await.unwrap();
+        if payments.first().is_some_and(|p| p.status == PaymentStatus::Succeeded) {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "Alice's payment never succeeded");
+        mine(chain, all, 1, &foreign_script()).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Alice (stopped, her node's data in `alice_dir`) is away while Bob learned the preimage.
+struct AliceAway {
+    chain: Arc<RegtestChain>,
+    alice_dir: PathBuf,
+    bob: TestNode,
+    charlie: TestNode,
+    ab: ChannelId,
+    _dir: tempfile::TempDir,
+}
+
+/// Alice pays Charlie through Bob, then goes offline (her payment with her); Charlie
+/// fulfils, and Bob, who cannot pass the fulfil to Alice, keeps the preimage in his channel.
+async fn bob_learns_the_preimage_while_alice_is_away() -> AliceAway {
+    let net = net().await;
+    let (_, paying) = pay_until_held(&net, AMOUNT).await;
+    let ab = net.ab.channel_id;
+    let Net { chain, alice, bob, charlie, gate, _dir, .. } = net;
+    paying.abort();
+    let alice_dir = alice.dir.clone();
+    alice.stop().await;
+    wait_unusable(&bob, ab).await;
+    gate.release(&charlie).await;
+    wait_forward_fulfilled(&bob).await;
+    AliceAway { chain, alice_dir, bob, charlie, ab, _dir }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn alice_closes_before_charlie_reveals_and_bob_claims_the_htlc_with_the_late_preimage() {
     let net = net().await;
@@ -172,18 +187,9 @@ async fn alice_closes_before_charlie_reveals_and_bob_claims_the_htlc_with_the_la
     // Bob and Charlie reconnect: Charlie retransmits his fulfil, Bob learns the preimage
     // downstream, after the close upstream.
     reconnect_bob_to_charlie(&net.bob, &net).await;
-    let claim = mine_until_claimed(
-        async |n| net.mine(n).await,
-        &net.bob,
-        ab,
-        "CounterpartyHtlcPreimage",
-        20,
-    )
-    .await;
-    assert_claims_the_htlc(&claim, 1_000);
     // Bob paid Charlie 20,000 sat off-chain and took Alice's HTLC on chain: the forwarded
     // amount (minus the claim's fee) is in his wallet.
-    wait_balance(&net.bob, before + claim.amount).await;
+    bob_claims_with_the_preimage(&net.chain, &net.all(), &net.bob, ab, before).await;
 
     // Alice's monitor reads the preimage from Bob's claim: her payment succeeds.
     mine_until_done(&net, &paying, 20).await;
@@ -268,17 +274,9 @@ async fn alice_offline_bob_fails_the_channel_at_the_fulfillment_deadline_and_cla
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bob_restarts_after_learning_the_preimage_while_alice_is_offline_and_claims_when_she_closes(
 ) {
-    let net = net().await;
-    let (_, paying) = pay_until_held(&net, AMOUNT).await;
-    let ab = net.ab.channel_id;
-    let Net { chain, alice, bob, charlie, gate, _dir, .. } = net;
     // Alice is offline when Bob learns the preimage.
-    paying.abort();
-    let alice_dir = alice.dir.clone();
-    alice.stop().await;
-    wait_unusable(&bob, ab).await;
-    gate.release(&charlie).await;
-    wait_forward_fulfilled(&bob).await;
+    let AliceAway { chain, alice_dir, bob, charlie, ab, _dir } =
+        bob_learns_the_preimage_while_alice_is_away().await;
     // Bob restarts with the preimage only in his channel's record (the HTLC is not
     // fulfilled); then Alice comes back and force-closes (they stay apart: Bob listens on a
     // new port, and never dialled Alice).
@@ -289,21 +287,8 @@ async fn bob_restarts_after_learning_the_preimage_while_alice_is_offline_and_cla
     let alice = TestNode::start(&chain, &alice_dir).await;
     alice.channels.close_channel(ab, true).await.expect("force close");
     let all = [&alice, &bob, &charlie];
-    let mine_all = async |n| mine(&chain, &all, n, &foreign_script()).await;
-    let claim = mine_until_claimed(mine_all, &bob, ab, "CounterpartyHtlcPreimage", 20).await;
-    assert_claims_the_htlc(&claim, 1_000);
-    wait_balance(&bob, before + claim.amount).await;
-    // Alice learns the preimage from Bob's claim: her stored payment succeeds.
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let payments = alice.payments.list_payments().await.unwrap();
-        if payments.first().is_some_and(|p| p.status == PaymentStatus::Succeeded) {
-            break;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "Alice's payment never succeeded");
-        mine(&chain, &all, 1, &foreign_script()).await;
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    bob_claims_with_the_preimage(&chain, &all, &bob, ab, before).await;
+    wait_alice_paid(&chain, &all, &alice).await;
     for node in [alice, bob, charlie] {
         node.stop().await;
     }
@@ -312,16 +297,8 @@ async fn bob_restarts_after_learning_the_preimage_while_alice_is_offline_and_cla
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn alice_closes_while_bob_is_down_after_he_learned_the_preimage_and_he_claims_after_restart()
 {
-    let net = net().await;
-    let (_, paying) = pay_until_held(&net, AMOUNT).await;
-    let ab = net.ab.channel_id;
-    let Net { chain, alice, bob, charlie, gate, _dir, .. } = net;
-    paying.abort();
-    let alice_dir = alice.dir.clone();
-    alice.stop().await;
-    wait_unusable(&bob, ab).await;
-    gate.release(&charlie).await;
-    wait_forward_fulfilled(&bob).await;
+    let AliceAway { chain, alice_dir, bob, charlie, ab, _dir } =
+        bob_learns_the_preimage_while_alice_is_away().await;
     // Bob stops with the preimage only in his channel's record; Alice comes back and
     // force-closes while he is down, and her commitment goes deeper than the blocks his
     // backend replays at start.
@@ -335,21 +312,8 @@ async fn alice_closes_while_bob_is_down_after_he_learned_the_preimage_and_he_cla
     let bob = TestNode::start(&chain, &bob_dir).await;
     wait_for_close(&bob, ab).await;
     let all = [&alice, &bob, &charlie];
-    let mine_all = async |n| mine(&chain, &all, n, &foreign_script()).await;
-    let claim = mine_until_claimed(mine_all, &bob, ab, "CounterpartyHtlcPreimage", 20).await;
-    assert_claims_the_htlc(&claim, 1_000);
-    wait_balance(&bob, before + claim.amount).await;
-    // Alice learns the preimage from Bob's claim: her stored payment succeeds.
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let payments = alice.payments.list_payments().await.unwrap();
-        if payments.first().is_some_and(|p| p.status == PaymentStatus::Succeeded) {
-            break;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "Alice's payment never succeeded");
-        mine(&chain, &all, 1, &foreign_script()).await;
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    bob_claims_with_the_preimage(&chain, &all, &bob, ab, before).await;
+    wait_alice_paid(&chain, &all, &alice).await;
     for node in [alice, bob, charlie] {
         node.stop().await;
     }
@@ -387,10 +351,7 @@ async fn a_preimage_recorded_for_a_closed_channel_is_claimed_after_a_crash_befor
     // Restarted, his monitor reads it with the channel and claims the HTLC.
     let bob = TestNode::start(&chain, &dir).await;
     let all = [&alice, &bob, &charlie];
-    let mine_all = async |n| mine(&chain, &all, n, &foreign_script()).await;
-    let claim = mine_until_claimed(mine_all, &bob, ab, "CounterpartyHtlcPreimage", 20).await;
-    assert_claims_the_htlc(&claim, 1_000);
-    wait_balance(&bob, before + claim.amount).await;
+    bob_claims_with_the_preimage(&chain, &all, &bob, ab, before).await;
     for node in [alice, bob, charlie] {
         node.stop().await;
     }

@@ -2,9 +2,13 @@
 //! script, broadcasting, confirmations through events, late watches, and a restart that keeps
 //! the wallet.
 
+#[path = "common/backend_chain.rs"]
+mod backend_chain;
+
 use std::sync::Arc;
 use std::time::Duration;
 
+use backend_chain::{foreign_script, mine, start, SEED};
 use bitcoin::hashes::Hash;
 use bitcoin::{Amount, Network, OutPoint, ScriptBuf, WScriptHash};
 use shandian_node::onchain::{ChainBackend, ChainConfig, ChainEvent, OnchainError};
@@ -12,38 +16,7 @@ use shandian_regtest::RegtestChain;
 use shandian_types::BlockHeight;
 use tokio::sync::{mpsc, watch};
 
-const SEED: [u8; 32] = [42; 32];
 const SUBSIDY: Amount = Amount::from_sat(50 * 100_000_000);
-
-/// A script no wallet here owns (blocks mined to it change no balance).
-fn foreign_script() -> ScriptBuf {
-    ScriptBuf::new_p2wsh(&WScriptHash::from_byte_array([7; 32]))
-}
-
-async fn start(
-    chain: &Arc<RegtestChain>,
-    dir: &std::path::Path,
-) -> (ChainBackend, watch::Sender<bool>) {
-    let (stop, shutdown) = watch::channel(false);
-    let config = ChainConfig::Embedded(Arc::clone(chain));
-    let backend = ChainBackend::start(config, dir, &SEED, Network::Regtest, shutdown)
-        .await
-        .expect("backend starts");
-    (backend, stop)
-}
-
-/// Mines `n` blocks to `script` and waits until the backend delivered them.
-async fn mine(backend: &ChainBackend, n: u32, script: &ScriptBuf) -> BlockHeight {
-    let chain = backend.regtest().expect("embedded").clone();
-    let script = script.clone();
-    tokio::task::spawn_blocking(move || chain.mine(n, &script).expect("mines")).await.unwrap();
-    let tip = backend.regtest().unwrap().tip().height;
-    tokio::time::timeout(Duration::from_secs(30), backend.wait_for_height(BlockHeight(tip)))
-        .await
-        .expect("backend follows the chain")
-        .expect("backend runs");
-    BlockHeight(tip)
-}
 
 async fn next_event(events: &mut mpsc::UnboundedReceiver<ChainEvent>) -> ChainEvent {
     tokio::time::timeout(Duration::from_secs(30), events.recv())

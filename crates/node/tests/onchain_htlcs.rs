@@ -165,30 +165,11 @@ async fn bob_down_while_charlie_takes_the_htlc_still_fulfils_alice_after_restart
     let dir = bob.dir.clone();
     bob.stop().await;
     // Charlie's HTLC-success confirms while Bob is down.
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        mine(&chain, &[&alice, &charlie], 1, &foreign_script()).await;
-        let status = charlie.monitor.status().await;
-        let success = status.iter().flat_map(|s| &s.claims).find(|c| c.kind == "HtlcSuccess");
-        if success.is_some_and(|c| c.status == shandian_node::store::ClaimStatus::Confirmed) {
-            break;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "Charlie's claim never confirmed");
-    }
+    mine_until_charlie_claims(&chain, &alice, &charlie).await;
     // Bob restarted learns the preimage from the chain; he fulfils Alice once they are
     // connected again (he listens on a new port).
     let bob = TestNode::start(&chain, &dir).await;
-    alice.connect(&bob).await;
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while !paying.is_finished() {
-        assert!(tokio::time::Instant::now() < deadline, "the payment never ended");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let paid = paying.await.unwrap().expect("Alice's payment succeeds");
-    assert_eq!(paid.preimage.hash(), hash);
-    assert_eq!(onchain_outcomes(&bob, bc), vec![(OnchainOutcome::Fulfilled(paid.preimage), true)]);
-    let forwards = bob.payments.list_forwards().await.unwrap();
-    assert_eq!(forwards[0].status, ForwardStatus::Fulfilled);
+    bob_fulfils_alice_from_the_chain(&alice, &bob, bc, hash, paying).await;
     for node in [alice, bob, charlie] {
         node.stop().await;
     }

@@ -3,49 +3,20 @@
 //! and one spent below the scan window (reported as spent but not found, with the lowest
 //! block scanned).
 
-use std::sync::Arc;
-use std::time::Duration;
+#[path = "common/backend_chain.rs"]
+mod backend_chain;
 
-use bitcoin::hashes::Hash;
-use bitcoin::{Amount, Network, OutPoint, ScriptBuf, WScriptHash};
-use shandian_node::onchain::{ChainBackend, ChainConfig, SpendLookup, MAX_RESCAN_BLOCKS};
+use backend_chain::{foreign_script, mine, start};
+use bitcoin::{Amount, Network, OutPoint};
+use shandian_node::onchain::{SpendLookup, MAX_RESCAN_BLOCKS};
 use shandian_regtest::RegtestChain;
 use shandian_types::BlockHeight;
-use tokio::sync::watch;
-
-/// A script no wallet here owns.
-fn foreign_script() -> ScriptBuf {
-    ScriptBuf::new_p2wsh(&WScriptHash::from_byte_array([7; 32]))
-}
-
-/// Mines `n` blocks to `script` and waits until the backend delivered them.
-async fn mine(backend: &ChainBackend, n: u32, script: &ScriptBuf) -> BlockHeight {
-    let chain = backend.regtest().expect("embedded").clone();
-    let script = script.clone();
-    tokio::task::spawn_blocking(move || chain.mine(n, &script).expect("mines")).await.unwrap();
-    let tip = backend.regtest().unwrap().tip().height;
-    tokio::time::timeout(Duration::from_secs(120), backend.wait_for_height(BlockHeight(tip)))
-        .await
-        .expect("backend follows the chain")
-        .expect("backend runs");
-    BlockHeight(tip)
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn finds_recent_and_old_spends_and_says_when_one_is_out_of_reach() {
     let dir = tempfile::tempdir().unwrap();
     let chain = RegtestChain::open(dir.path().join("chain")).unwrap();
-    let (_stop, shutdown) = watch::channel(false);
-    let config = ChainConfig::Embedded(Arc::clone(&chain));
-    let backend = ChainBackend::start(
-        config,
-        &dir.path().join("node"),
-        &[42; 32],
-        Network::Regtest,
-        shutdown,
-    )
-    .await
-    .expect("backend starts");
+    let (backend, _stop) = start(&chain, &dir.path().join("node")).await;
     let address = backend.new_address().await.unwrap();
     mine(&backend, 101, &address.script_pubkey()).await;
 

@@ -17,7 +17,6 @@ mod onchain_net;
 mod payments_harness;
 
 use std::path::Path;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -25,9 +24,7 @@ use bitcoin::Amount;
 use onchain_net::*;
 use payments_harness::*;
 use shandian_node::onchain::{ClaimInfo, MAX_RESCAN_BLOCKS};
-use shandian_node::store::{
-    ClaimStatus, ForwardStatus, InvoiceStatus, OnchainOutcome, PaymentStatus, Store,
-};
+use shandian_node::store::{ClaimStatus, PaymentStatus, Store};
 use shandian_regtest::RegtestChain;
 use shandian_types::{ChannelId, Msat};
 
@@ -71,22 +68,14 @@ async fn wait_settled(alice: &TestNode, bob: &TestNode, channel: ChannelId, bob_
 }
 
 /// Waits until `node`'s monitor has seen the funding spend of `channel`, and checks that
-/// the channel manager archived the channel.
-async fn wait_for_close(node: &TestNode, channel: ChannelId) -> String {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let status = node.monitor.status().await;
-        let close = status.iter().find(|s| s.channel_id == channel).and_then(|s| s.close.clone());
-        if let Some(close) = close {
-            let store = Store::open(&node.dir).unwrap();
-            assert!(store.load_channels().unwrap().iter().all(|c| c.channel_id != channel));
-            let archived = store.archived_channels().unwrap();
-            assert!(archived.iter().any(|a| a.channel.channel_id == channel));
-            return close;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "the monitor never saw the close");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+/// the channel manager archived the channel; returns how it closed.
+async fn wait_for_archived_close(node: &TestNode, channel: ChannelId) -> String {
+    let close = wait_for_close(node, channel).await;
+    let store = Store::open(&node.dir).unwrap();
+    assert!(store.load_channels().unwrap().iter().all(|c| c.channel_id != channel));
+    let archived = store.archived_channels().unwrap();
+    assert!(archived.iter().any(|a| a.channel.channel_id == channel));
+    close
 }
 
 /// Mines one block at a time (at most `blocks`) until `node`'s claims of each of `kinds` on
@@ -121,19 +110,6 @@ async fn mine_until_confirmed(
     panic!("{kinds:?} on {channel} never confirmed: {:?}", node.monitor.status().await);
 }
 
-/// Waits until `node`'s wallet holds `expected` in total.
-async fn wait_balance(node: &TestNode, expected: Amount) {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let total = node.chain.balance().await.total();
-        if total == expected {
-            return;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "wallet holds {total}, not {expected}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn alice_force_closes_while_bob_is_down_and_bob_sweeps_his_side_after_restart() {
     let dir = tempfile::tempdir().unwrap();
@@ -148,7 +124,7 @@ async fn alice_force_closes_while_bob_is_down_and_bob_sweeps_his_side_after_rest
     mine(&chain, &[&alice], DOWN_BLOCKS, &foreign_script()).await;
 
     let bob = TestNode::start(&chain, &bob_dir).await;
-    let close = wait_for_close(&bob, ab).await;
+    let close = wait_for_archived_close(&bob, ab).await;
     assert!(close.starts_with("Counterparty"), "{close}");
     let all = [&alice, &bob];
     let claims = mine_until_confirmed(&chain, &all, &bob, ab, &["ToRemote"], 10).await;
@@ -168,50 +144,21 @@ async fn charlie_takes_the_htlc_while_bob_is_down_and_bob_fulfils_alice_after_re
     let net = net().await;
     let (hash, paying) = pay_until_held(&net, Msat(20_000_000)).await;
     // Charlie fulfils, but Bob never hears it.
-    net.relay.blackhole.store(true, Ordering::SeqCst);
-    net.gate.release(&net.charlie).await;
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let invoices = net.charlie.payments.list_invoices().await.unwrap();
-        if invoices.iter().any(|i| i.status == InvoiceStatus::Paid) {
-            break;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "Charlie never took the payment");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    charlie_fulfils_unheard(&net).await;
     let bc = net.bc.channel_id;
     let Net { chain, alice, bob, charlie, _dir, .. } = net;
     let bob_dir = bob.dir.clone();
     bob.stop().await;
     // While Bob is down, Charlie force-closes and takes the HTLC by HTLC-success.
     charlie.channels.close_channel(bc, true).await.expect("force close");
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        mine(&chain, &[&alice, &charlie], 1, &foreign_script()).await;
-        let status = charlie.monitor.status().await;
-        let success = status.iter().flat_map(|s| &s.claims).find(|c| c.kind == "HtlcSuccess");
-        if success.is_some_and(|c| c.status == ClaimStatus::Confirmed) {
-            break;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "Charlie's claim never confirmed");
-    }
+    mine_until_charlie_claims(&chain, &alice, &charlie).await;
     mine(&chain, &[&alice, &charlie], DOWN_BLOCKS, &foreign_script()).await;
 
     // Bob restarted notices the close, learns the preimage from Charlie's claim and
     // fulfils Alice once they are connected again (he listens on a new port).
     let bob = TestNode::start(&chain, &bob_dir).await;
-    wait_for_close(&bob, bc).await;
-    alice.connect(&bob).await;
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while !paying.is_finished() {
-        assert!(tokio::time::Instant::now() < deadline, "the payment never ended");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let paid = paying.await.unwrap().expect("Alice's payment succeeds");
-    assert_eq!(paid.preimage.hash(), hash);
-    assert_eq!(onchain_outcomes(&bob, bc), vec![(OnchainOutcome::Fulfilled(paid.preimage), true)]);
-    let forwards = bob.payments.list_forwards().await.unwrap();
-    assert_eq!(forwards[0].status, ForwardStatus::Fulfilled);
+    wait_for_archived_close(&bob, bc).await;
+    bob_fulfils_alice_from_the_chain(&alice, &bob, bc, hash, paying).await;
     let payments = alice.payments.list_payments().await.unwrap();
     assert_eq!(payments[0].status, PaymentStatus::Succeeded);
     for node in [alice, bob, charlie] {
@@ -268,7 +215,7 @@ async fn a_revoked_commitment_broadcast_while_bob_is_down_is_punished_after_his_
     );
 
     let bob = TestNode::start(&chain, &bob_dir).await;
-    let close = wait_for_close(&bob, ab).await;
+    let close = wait_for_archived_close(&bob, ab).await;
     assert!(close.starts_with("RevokedCounterparty"), "{close}");
     let all = [&old_alice, &bob];
     let kinds = ["JusticeToLocal", "ToRemote"];

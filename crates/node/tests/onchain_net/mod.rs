@@ -10,10 +10,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::payments_harness::*;
+use bitcoin::Amount;
 use shandian_channel::{Htlc, Update};
 use shandian_node::channels::OpenedChannel;
 use shandian_node::payments::{PayError, PaySuccess};
-use shandian_node::store::{OnchainOutcome, Store, StoreError};
+use shandian_node::store::{
+    ClaimStatus, ForwardStatus, InvoiceStatus, OnchainOutcome, Store, StoreError,
+};
 use shandian_node::switch::{ChannelOps, HtlcHandler};
 use shandian_regtest::RegtestChain;
 use shandian_types::{BlockHeight, ChannelId, Msat, PaymentHash, PaymentPreimage};
@@ -222,9 +225,79 @@ pub async fn mine_until_done<T>(net: &Net, paying: &tokio::task::JoinHandle<T>, 
         net.mine(1).await;
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    wait_finished(paying).await;
+}
+
+/// Waits until `paying` ends.
+pub async fn wait_finished<T>(paying: &tokio::task::JoinHandle<T>) {
     let deadline = tokio::time::Instant::now() + WAIT;
     while !paying.is_finished() {
         assert!(tokio::time::Instant::now() < deadline, "the payment never ended");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Charlie fulfils the HTLC he holds, but his messages stop reaching Bob: Bob learns the
+/// preimage only once they reconnect. (Charlie checks the HTLC's expiry against the height
+/// when he accepts it: he must not wait for blocks to be mined.)
+pub async fn charlie_fulfils_unheard(net: &Net) {
+    net.relay.blackhole.store(true, Ordering::SeqCst);
+    net.gate.release(&net.charlie).await;
+    // Charlie has fulfilled (and signed) once his payment logic marked the invoice paid.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let invoices = net.charlie.payments.list_invoices().await.unwrap();
+        if invoices.iter().any(|i| i.status == InvoiceStatus::Paid) {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "Charlie never took the payment");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// While Bob is down: mines one block at a time (followed by Alice and Charlie) until
+/// Charlie's HTLC-success claim is confirmed.
+pub async fn mine_until_charlie_claims(
+    chain: &Arc<RegtestChain>,
+    alice: &TestNode,
+    charlie: &TestNode,
+) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        mine(chain, &[alice, charlie], 1, &foreign_script()).await;
+        let status = charlie.monitor.status().await;
+        let success = status.iter().flat_map(|s| &s.claims).find(|c| c.kind == "HtlcSuccess");
+        if success.is_some_and(|c| c.status == ClaimStatus::Confirmed) {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "Charlie's claim never confirmed");
+    }
+}
+
+/// Waits until `node`'s monitor has seen the funding spend of `channel`; returns how it
+/// closed.
+pub async fn wait_for_close(node: &TestNode, channel: ChannelId) -> String {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let status = node.monitor.status().await;
+        let close = status.iter().find(|s| s.channel_id == channel).and_then(|s| s.close.clone());
+        if let Some(close) = close {
+            return close;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the monitor never saw the close");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Waits until `node`'s wallet holds `expected` in total.
+pub async fn wait_balance(node: &TestNode, expected: Amount) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let total = node.chain.balance().await.total();
+        if total == expected {
+            return;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "wallet holds {total}, not {expected}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -233,4 +306,23 @@ pub fn onchain_outcomes(node: &TestNode, channel: ChannelId) -> Vec<(OnchainOutc
     let store = Store::open(&node.dir).unwrap();
     let all = store.onchain_htlcs(&channel).unwrap();
     all.into_iter().map(|h| (h.outcome, h.reported_at.is_some())).collect()
+}
+
+/// Bob, restarted after Charlie took the HTLC on chain with the preimage while Bob was down,
+/// connects to Alice: he learned the preimage from the chain, reports it once, and fulfils
+/// her upstream, so her payment for `hash` succeeds.
+pub async fn bob_fulfils_alice_from_the_chain(
+    alice: &TestNode,
+    bob: &TestNode,
+    bc: ChannelId,
+    hash: PaymentHash,
+    paying: tokio::task::JoinHandle<Result<PaySuccess, PayError>>,
+) {
+    alice.connect(bob).await;
+    wait_finished(&paying).await;
+    let paid = paying.await.unwrap().expect("Alice's payment succeeds");
+    assert_eq!(paid.preimage.hash(), hash);
+    assert_eq!(onchain_outcomes(bob, bc), vec![(OnchainOutcome::Fulfilled(paid.preimage), true)]);
+    let forwards = bob.payments.list_forwards().await.unwrap();
+    assert_eq!(forwards[0].status, ForwardStatus::Fulfilled);
 }
