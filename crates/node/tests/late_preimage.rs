@@ -76,15 +76,22 @@ async fn wait_unusable(node: &TestNode, channel: ChannelId) {
 }
 
 /// Waits until Bob's forward is fulfilled downstream (he learned the preimage).
-async fn wait_forward_fulfilled(bob: &TestNode) {
+/// Waits until Bob's forward is fulfilled and Charlie's commitment no longer holds the HTLC
+/// (their commitment dance done): blocks mined before that pass Charlie's fulfilment
+/// deadline with the HTLC still in his commitment, and he rightly fails the channel.
+async fn wait_forward_fulfilled(bob: &TestNode, charlie: &TestNode) {
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
         let forwards = bob.payments.list_forwards().await.unwrap();
         if forwards.first().is_some_and(|f| f.status == ForwardStatus::Fulfilled) {
-            return;
+            break;
         }
         assert!(tokio::time::Instant::now() < deadline, "Charlie's fulfil never reached Bob");
         tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    while charlie.channels.list_channels().await.iter().any(|c| c.htlcs > 0) {
+        assert!(tokio::time::Instant::now() < deadline, "Charlie's fulfil never settled");
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 
@@ -103,7 +110,7 @@ async fn reconnect_bob_to_charlie(bob: &TestNode, net: &Net) {
         .await
         .expect("connects in time")
         .expect("connects");
-    wait_forward_fulfilled(bob).await;
+    wait_forward_fulfilled(bob, &net.charlie).await;
 }
 
 /// The HTLC's value in sat, and a claim of it worth it: all of it but the claim's fee.
@@ -165,7 +172,7 @@ async fn bob_learns_the_preimage_while_alice_is_away() -> AliceAway {
     alice.stop().await;
     wait_unusable(&bob, ab).await;
     gate.release(&charlie).await;
-    wait_forward_fulfilled(&bob).await;
+    wait_forward_fulfilled(&bob, &charlie).await;
     AliceAway { chain, alice_dir, bob, charlie, ab, _dir }
 }
 
@@ -222,7 +229,7 @@ async fn bob_restarts_between_the_close_and_the_late_preimage_and_still_claims()
         .await
         .expect("connects in time")
         .expect("connects");
-    wait_forward_fulfilled(&bob).await;
+    wait_forward_fulfilled(&bob, &charlie).await;
     let mine_all = async |n| mine(&chain, &all, n, &foreign_script()).await;
     let claim = mine_until_claimed(mine_all, &bob, ab, "CounterpartyHtlcPreimage", 20).await;
     assert_claims_the_htlc(&claim, 1_000);
@@ -249,7 +256,7 @@ async fn alice_offline_bob_fails_the_channel_at_the_fulfillment_deadline_and_cla
 
     // Charlie fulfils: Bob cannot pass the fulfil to Alice, his channel keeps the preimage.
     gate.release(&charlie).await;
-    wait_forward_fulfilled(&bob).await;
+    wait_forward_fulfilled(&bob, &charlie).await;
     let all = [&bob, &charlie];
     let mine_all = async |n| mine(&chain, &all, n, &foreign_script()).await;
     // Nothing happens until the fulfillment deadline (18 blocks before the HTLC's expiry,
