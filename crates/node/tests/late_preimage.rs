@@ -338,7 +338,7 @@ async fn a_preimage_recorded_for_a_closed_channel_is_claimed_after_a_crash_befor
 ) {
     let net = net().await;
     let (hash, paying) = pay_until_held(&net, AMOUNT).await;
-    let ab = net.ab.channel_id;
+    let (ab, bc) = (net.ab.channel_id, net.bc.channel_id);
     net.alice.channels.close_channel(ab, true).await.expect("force close");
     net.mine(1).await;
     wait_for_close(&net.bob, ab).await;
@@ -353,7 +353,8 @@ async fn a_preimage_recorded_for_a_closed_channel_is_claimed_after_a_crash_befor
     let before = bob.chain.balance().await.total();
     bob.stop().await;
     let mut store = Store::open(&dir).unwrap();
-    store.write(|w| w.record_monitor_preimage(&ab, &preimage, 1)).unwrap();
+    // What Bob's batch wrote when Charlie's fulfil reached him: the forward, fulfilled.
+    store.write(|w| w.fulfil_forward(&bc, 0, &preimage, 1).map(|_| ())).unwrap();
     drop(store);
     // Restarted, his monitor reads it with the channel and claims the HTLC.
     let bob = TestNode::start(&chain, &dir).await;

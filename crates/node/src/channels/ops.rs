@@ -334,9 +334,8 @@ impl Ops<'_, '_> {
 
     /// A preimage of an HTLC received on `channel_id` that cannot be fulfilled now. An open
     /// channel keeps it in its state (`Command::LearnPreimage`: the fulfillment deadline
-    /// applies, and a later close hands it to the monitor with the record). For a closed
-    /// channel the monitor follows, it is recorded in this batch and handed to the monitor
-    /// after the commit, which claims the HTLC on chain with it (BOLT 5).
+    /// applies, and a later close hands it to the monitor with the record). A closed
+    /// channel's monitor gets it after the commit and claims the HTLC on chain (BOLT 5).
     fn keep_preimage(&mut self, channel_id: &ChannelId, preimage: PaymentPreimage) {
         let open = self
             .state
@@ -353,29 +352,12 @@ impl Ops<'_, '_> {
             }
             return;
         }
-        // Closed in this run (archived at the end of this batch), or before a restart.
-        let closed_here = self.state.entries.contains_key(channel_id);
-        let monitored = closed_here
-            || self.writer.is_monitored_channel(channel_id).unwrap_or_else(|e| {
-                tracing::error!(channel = %channel_id, error = %e, "cannot look up a closed channel");
-                false
-            });
-        let recorded = monitored
-            .then(|| self.writer.record_monitor_preimage(channel_id, &preimage, self.batch.now));
-        match recorded {
-            Some(Ok(())) => {
-                tracing::info!(channel = %channel_id, "preimage of an HTLC on a closed channel: the monitor claims it on chain");
-                if let Some(monitor) = self.env.monitor.clone() {
-                    let channel_id = *channel_id;
-                    self.batch
-                        .after
-                        .push(Box::new(move || monitor.provide_preimage(channel_id, preimage)));
-                }
-            }
-            Some(Err(e)) => {
-                tracing::error!(channel = %channel_id, error = %e, "cannot record a preimage for the monitor")
-            }
-            None => {}
+        // Closed: the store already holds the preimage (the fulfilled forward or the paid
+        // invoice this batch wrote), and the monitor reloads it from there after a restart;
+        // the running monitor gets it after the commit. A channel it does not watch ignores it.
+        if let Some(monitor) = self.env.monitor.clone() {
+            let channel_id = *channel_id;
+            self.batch.after.push(Box::new(move || monitor.provide_preimage(channel_id, preimage)));
         }
     }
 

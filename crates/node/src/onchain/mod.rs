@@ -18,10 +18,10 @@
 //!
 //! A preimage of an HTLC the counterparty offered us that the node learns only after the
 //! close (a forward fulfilled downstream late) still claims that HTLC (BOLT 5): the channel
-//! manager records it (`Writer::record_monitor_preimage`, store version 8) and hands it to
-//! [`MonitorHandle::provide_preimage`]; the monitor also loads, for every closed channel it
-//! starts watching (after a restart too), the preimages the store already knows for it
-//! (recorded ones, fulfilled forwards whose incoming HTLC is on it, invoices it paid). A
+//! manager hands it to [`MonitorHandle::provide_preimage`] after the batch that stored it
+//! (as a fulfilled forward or a paid invoice) committed; the monitor also loads, for every
+//! closed channel it starts watching (after a restart too), the preimages the store knows for
+//! it (fulfilled forwards whose incoming HTLC is on it, invoices it paid). A
 //! channel with such an HTLC on chain stays watched until the HTLC expired.
 
 mod actor;

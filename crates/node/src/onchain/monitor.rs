@@ -124,8 +124,8 @@ impl MonitorHandle {
 
     /// Hands the monitor the preimage of an HTLC the counterparty offered us on the closed
     /// channel `channel_id`, learned after the close (a forward fulfilled downstream late).
-    /// Record it first with `Writer::record_monitor_preimage` (a restart reloads it from
-    /// there); the monitor then claims the HTLC with it: HTLC-success on our commitment, a
+    /// It must be in the store first (a fulfilled forward, a paid invoice: a restart reloads
+    /// it from there); the monitor then claims the HTLC with it: HTLC-success on our commitment, a
     /// direct spend on the counterparty's (BOLT 5). A preimage of no received HTLC of the
     /// channel is ignored.
     pub fn provide_preimage(&self, channel_id: ChannelId, preimage: PaymentPreimage) {

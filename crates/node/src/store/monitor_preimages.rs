@@ -1,59 +1,18 @@
-//! Preimages the on-chain monitor needs (schema version 8): of HTLCs the counterparty
-//! offered us on a channel that closed before we could fulfil them. The node learns such a
-//! preimage late (a forward fulfilled downstream after the upstream channel closed) and
-//! records it here before handing it to the monitor, which claims the HTLC on chain with it
-//! (BOLT 5). [`Store::monitor_preimages`] also gathers what other tables already know for
-//! the channel — fulfilled forwards whose incoming HTLC is on it, invoices paid through it —
-//! so "preimage first, close later" reaches the monitor as well as "close first".
+//! Preimages the on-chain monitor needs: of HTLCs the counterparty offered us on a channel
+//! that closed before we could fulfil them (BOLT 5: claim them on chain). Nothing is stored
+//! for this alone: a preimage the node learns is in the fulfilled forward or the paid invoice
+//! its batch writes, so [`Store::monitor_preimages`] gathers them per channel from there,
+//! whether the channel closed before or after.
 
-use rusqlite::{params, OptionalExtension};
 use shandian_types::{ChannelId, PaymentPreimage};
 
-use super::{collect, column_array, to_sql, Store, StoreError, Writer};
+use super::{collect, column_array, Store, StoreError};
 
-const TABLE: &str = "monitor_preimages";
-
-impl Writer<'_> {
-    /// Records `preimage` for the monitor of the closed channel `channel_id` (the channel
-    /// manager does, in the batch that learns it, for a channel it knows closed). Recording
-    /// it twice keeps the first.
-    pub fn record_monitor_preimage(
-        &self,
-        channel_id: &ChannelId,
-        preimage: &PaymentPreimage,
-        at: u64,
-    ) -> Result<(), StoreError> {
-        self.tx.execute(
-            "INSERT OR IGNORE INTO monitor_preimages (channel_id, payment_hash, preimage, learned_at)
-             VALUES (?1, ?2, ?3, ?4)",
-            params![
-                &channel_id.0[..],
-                &preimage.hash().0[..],
-                &preimage.0[..],
-                to_sql(at, "learned_at")?
-            ],
-        )?;
-        Ok(())
-    }
-
-    /// Whether `channel_id` is a closed channel recorded for the monitor (after a restart
-    /// the channel manager no longer holds closed channels).
-    pub fn is_monitored_channel(&self, channel_id: &ChannelId) -> Result<bool, StoreError> {
-        let found: Option<i64> = self
-            .tx
-            .query_row(
-                "SELECT 1 FROM closed_channels WHERE channel_id = ?1",
-                [&channel_id.0[..]],
-                |r| r.get(0),
-            )
-            .optional()?;
-        Ok(found.is_some())
-    }
-}
+const TABLE: &str = "forwards or invoices";
 
 impl Store {
     /// Every preimage the node knows that may pay an HTLC the counterparty offered us on
-    /// `channel_id`: recorded for the monitor, of forwards fulfilled downstream whose
+    /// `channel_id`: of forwards fulfilled downstream whose
     /// incoming HTLC is on the channel, and of invoices paid by an HTLC on it. The monitor
     /// keeps only those whose hash locks one of the channel's received HTLCs.
     pub fn monitor_preimages(
@@ -61,8 +20,7 @@ impl Store {
         channel_id: &ChannelId,
     ) -> Result<Vec<PaymentPreimage>, StoreError> {
         let mut stmt = self.conn.prepare(
-            "SELECT preimage FROM monitor_preimages WHERE channel_id = ?1
-             UNION SELECT preimage FROM forwards
+            "SELECT preimage FROM forwards
                  WHERE in_channel_id = ?1 AND status = 'fulfilled' AND preimage IS NOT NULL
              UNION SELECT preimage FROM invoices
                  WHERE paid_channel_id = ?1 AND status = 'paid'",
@@ -85,14 +43,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open(dir.path()).unwrap();
         let (closed, open) = (ChannelId([1; 32]), ChannelId([2; 32]));
-        let (late, forwarded) = (PaymentPreimage([3; 32]), PaymentPreimage([4; 32]));
+        let forwarded = PaymentPreimage([4; 32]);
         store
             .write(|w| {
-                w.record_closed_channel(&closed, 7, b"record", "LocalForceClose", 1)?;
-                assert!(w.is_monitored_channel(&closed)?);
-                assert!(!w.is_monitored_channel(&open)?);
-                w.record_monitor_preimage(&closed, &late, 2)?;
-                w.record_monitor_preimage(&closed, &late, 3)?;
                 let forward = NewForward {
                     in_channel_id: closed,
                     in_htlc_id: 0,
@@ -107,9 +60,7 @@ mod tests {
                 Ok(())
             })
             .unwrap();
-        let mut found = store.monitor_preimages(&closed).unwrap();
-        found.sort_by_key(|p| p.0);
-        assert_eq!(found, vec![late, forwarded]);
+        assert_eq!(store.monitor_preimages(&closed).unwrap(), vec![forwarded]);
         assert!(store.monitor_preimages(&open).unwrap().is_empty());
     }
 }

@@ -11,7 +11,7 @@ use rusqlite::Connection;
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
 
 /// Migration `i` takes the database from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7];
 
 /// Version 1: peers, channels, payments and attempts, invoices, forwards.
 const V1: &str = r#"
@@ -276,19 +276,6 @@ const V7: &str = r#"
 ALTER TABLE channels ADD COLUMN announced INTEGER NOT NULL DEFAULT 0 CHECK (announced IN (0, 1));
 "#;
 
-/// Version 8: preimages of HTLCs the counterparty offered us on a channel that closed before
-/// we could fulfil them, for the monitor to claim those HTLCs on chain (BOLT 5) also after a
-/// restart.
-const V8: &str = r#"
-CREATE TABLE monitor_preimages (
-    channel_id   BLOB NOT NULL CHECK (length(channel_id) = 32),
-    payment_hash BLOB NOT NULL CHECK (length(payment_hash) = 32),
-    preimage     BLOB NOT NULL CHECK (length(preimage) = 32),
-    learned_at   INTEGER NOT NULL,
-    PRIMARY KEY (channel_id, payment_hash)
-) STRICT;
-"#;
-
 /// The database's schema version.
 pub(super) fn version(conn: &Connection) -> Result<u32, StoreError> {
     let version: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
@@ -345,7 +332,6 @@ mod tests {
                 "forwards",
                 "invoices",
                 "monitor_claims",
-                "monitor_preimages",
                 "onchain_htlcs",
                 "payment_attempts",
                 "payments",
