@@ -3,8 +3,7 @@
 //! What is stored: channel records (the channel crate's versioned bytes, opaque here) with a
 //! per-channel update sequence, peers and the channel → peer mapping, outgoing payments and
 //! their attempts (one per HTLC sent), incoming invoices, and forwarded HTLCs; and (schema
-//! version 2) the closed channels the on-chain monitor follows, with their claim transactions
-//! (and, version 8, the preimages it learned after their close).
+//! version 2) the closed channels the on-chain monitor follows, with their claim transactions.
 //!
 //! **Durability** (DESIGN.md §4, "persist before you speak"): the database runs in WAL mode
 //! with `synchronous=FULL`, so every committed transaction has been fsynced to the WAL before
